@@ -1,0 +1,25 @@
+# The two commands of the README: `make book` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: book test setup lint format clean
+
+book: setup  ## install everything, then build the book with execution
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: setup lint  ## install everything, then run every test (book build included)
+	$(BIN)/python -m pytest
+
+setup:
+	bash scripts/setup.sh
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format:
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:  ## drop the built book and its execution cache
+	rm -rf _build

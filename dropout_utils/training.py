@@ -1,0 +1,218 @@
+"""Training and evaluation loops that return a per-epoch history."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one training run."""
+
+    num_epochs: int = 10  # full passes over the training set
+    lr: float = 0.5  # SGD learning rate
+    weight_decay: float = 0.0  # L2 penalty passed to SGD
+    seed: int = 0  # seeds the dropout masks (the global RNG) for this run
+    device: str | None = None  # None picks CUDA, then Apple MPS, then the CPU
+
+    def __post_init__(self) -> None:
+        if self.num_epochs < 0:
+            raise ValueError(f"num_epochs must be >= 0, got {self.num_epochs}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+
+
+@dataclass
+class EpochStats:
+    """Metrics of one epoch. Training metrics are measured with dropout on."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_acc: float
+    seconds: float
+
+
+@dataclass
+class History:
+    """What a training run produced, epoch by epoch."""
+
+    epochs: list[EpochStats] = field(default_factory=list)
+    interrupted: bool = False  # True when the run was stopped before the end
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def column(self, name: str) -> list[float]:
+        """One metric over the epochs, e.g. `history.column("test_acc")`."""
+        return [getattr(stats, name) for stats in self.epochs]
+
+    @property
+    def final(self) -> EpochStats:
+        if not self.epochs:
+            raise ValueError("the history is empty: no epoch has finished")
+        return self.epochs[-1]
+
+    def as_records(self) -> list[dict[str, float]]:
+        return [asdict(stats) for stats in self.epochs]
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """`preferred` if given, else CUDA, else Apple MPS, else the CPU."""
+    if preferred is not None:
+        return torch.device(preferred)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _model_device(net: nn.Module) -> torch.device:
+    """The device of the model's first parameter (the CPU if it has none)."""
+    first = next(net.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def evaluate_accuracy(
+    net: nn.Module, batches: Batches, device: torch.device | str | None = None
+) -> float:
+    """Fraction of correctly classified examples, with dropout off.
+
+    Runs on `device`, by default the device the model's parameters are on.
+    The train/eval mode of every submodule is restored afterwards.
+    """
+    device = _model_device(net) if device is None else torch.device(device)
+    # Remember each submodule's own mode: a model may mix frozen (eval) and
+    # training parts, and net.train(flag) would overwrite them all.
+    modes = {module: module.training for module in net.modules()}
+    net.eval()
+    correct, total = 0, 0
+    try:
+        # inference_mode skips autograd's bookkeeping entirely: evaluation
+        # needs no gradients, and it runs faster and allocates less.
+        with torch.inference_mode():
+            for X, y in batches:
+                X, y = X.to(device), y.to(device)
+                correct += int((net(X).argmax(dim=1) == y).sum())
+                total += len(y)
+    finally:
+        for module, mode in modes.items():
+            module.training = mode
+    if total == 0:
+        raise ValueError("cannot evaluate accuracy on an empty set of batches")
+    return correct / total
+
+
+def train_epoch(
+    net: nn.Module,
+    batches: Batches,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    on_batch_end: Callable[[int, float], None] | None = None,
+) -> tuple[float, float]:
+    """One pass over `batches` in training mode; returns (mean loss, accuracy)."""
+    net.train()
+    loss_sum, correct, total = 0.0, 0, 0
+    for step, (X, y) in enumerate(batches):
+        X, y = X.to(device), y.to(device)
+        y_hat = net(X)  # (batch, num_classes) logits
+        loss = loss_fn(y_hat, y)  # mean over the batch
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+        batch_loss = loss.item()
+        if not math.isfinite(batch_loss):
+            raise TrainingDivergedError(
+                f"the training loss became {batch_loss} at batch {step}: the "
+                "run diverged. Lower the learning rate (for example halve it) "
+                "or check the inputs for NaN or infinite values."
+            )
+        loss_sum += batch_loss * len(y)
+        correct += int((y_hat.argmax(dim=1) == y).sum())
+        total += len(y)
+        if on_batch_end is not None:
+            on_batch_end(step, batch_loss)
+    if total == 0:
+        raise ValueError("cannot train on an empty set of batches")
+    return loss_sum / total, correct / total
+
+
+def train(
+    net: nn.Module,
+    train_iter: Batches,
+    test_iter: Batches,
+    config: TrainConfig | None = None,
+    *,
+    on_epoch_end: Callable[[History], None] | None = None,
+    on_batch_end: Callable[[int, float], None] | None = None,
+) -> History:
+    """Train `net` with SGD and cross-entropy; evaluate on `test_iter` each epoch.
+
+    Args:
+        net: the model; it is moved to the chosen device.
+        train_iter: training batches, iterated once per epoch.
+        test_iter: test batches, evaluated with dropout off after each epoch.
+        config: hyper-parameters, seed and device (defaults: the chapter's).
+        on_epoch_end: called with the history after each epoch (live plots).
+        on_batch_end: called with (batch index, batch loss) after each step.
+
+    Returns:
+        The per-epoch history. If the run is interrupted (Ctrl-C, or the
+        kernel's stop button), the epochs finished so far are returned with
+        `history.interrupted` set, so no finished work is lost.
+
+    Raises:
+        TrainingDivergedError: when the loss becomes NaN or infinite.
+    """
+    config = TrainConfig() if config is None else config
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)  # dropout masks come from the global RNG
+    net.to(device)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(
+        net.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+
+    history = History()
+    try:
+        for epoch in range(1, config.num_epochs + 1):
+            start = time.perf_counter()
+            train_loss, train_acc = train_epoch(
+                net, train_iter, loss_fn, optimizer, device, on_batch_end
+            )
+            test_acc = evaluate_accuracy(net, test_iter, device)
+            seconds = time.perf_counter() - start
+            history.epochs.append(
+                EpochStats(epoch, train_loss, train_acc, test_acc, seconds)
+            )
+            logger.debug("epoch %d: %s", epoch, history.epochs[-1])
+            if on_epoch_end is not None:
+                on_epoch_end(history)
+    except KeyboardInterrupt:
+        history.interrupted = True
+        logger.warning(
+            "training interrupted after %d of %d epochs; the returned history "
+            "holds the finished epochs. Call train() again to start over.",
+            len(history),
+            config.num_epochs,
+        )
+    return history
