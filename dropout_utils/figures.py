@@ -46,16 +46,25 @@ def _draw_mlp(
             is_dropped = name == "h" and i in dropped
             ax.add_patch(
                 Circle(
-                    (x, y), radius, zorder=2, lw=1.2,
+                    (x, y),
+                    radius,
+                    zorder=2,
+                    lw=1.2,
                     facecolor="white" if is_dropped else _LAYER_COLORS[name],
                     edgecolor=_DROPPED_COLOR if is_dropped else "black",
                     linestyle="--" if is_dropped else "-",
                 )
-            )  # fmt: skip
+            )
             ax.text(
-                x, y, f"${name}_{{{i}}}$", ha="center", va="center", zorder=3,
-                fontsize=11, color=_DROPPED_COLOR if is_dropped else "black",
-            )  # fmt: skip
+                x,
+                y,
+                f"${name}_{{{i}}}$",
+                ha="center",
+                va="center",
+                zorder=3,
+                fontsize=11,
+                color=_DROPPED_COLOR if is_dropped else "black",
+            )
 
     for label, x in (("input", 0.0), ("hidden", 1.6), ("output", 3.2)):
         ax.text(x, (num_hiddens - 1) / 2 + 0.75, label, ha="center", fontsize=10)
@@ -84,8 +93,12 @@ def dropout_mlp_figure(
     _draw_mlp(before, num_inputs, num_hiddens, num_outputs, (), "without dropout")
     names = ", ".join(f"$h_{{{i}}}$" for i in sorted(dropped))
     _draw_mlp(
-        after, num_inputs, num_hiddens, num_outputs, dropped,
+        after,
+        num_inputs,
+        num_hiddens,
+        num_outputs,
+        dropped,
         f"with dropout: {names} dropped",
-    )  # fmt: skip
+    )
     fig.tight_layout()
     return fig

@@ -46,9 +46,14 @@ def plot_history(
     epochs = history.column("epoch")
     for name, (label, color, style) in CURVES.items():
         ax.plot(
-            epochs, history.column(name), style, color=color, marker="o",
-            markersize=3, label=label,
-        )  # fmt: skip
+            epochs,
+            history.column(name),
+            style,
+            color=color,
+            marker="o",
+            markersize=3,
+            label=label,
+        )
     last = num_epochs or max(epochs, default=1)
     ax.set_xlim(0.8, max(last, 1) + 0.2)
     ax.set_ylim(0, max([1.0, *history.column("train_loss")]) * 1.05)
@@ -101,16 +106,21 @@ class LiveCurves:
             total = f"/{self.num_epochs}" if self.num_epochs else ""
             logger.info(
                 "epoch %d%s: train loss %.3f, train acc %.3f, test acc %.3f",
-                stats.epoch, total, stats.train_loss, stats.train_acc,
+                stats.epoch,
+                total,
+                stats.train_loss,
+                stats.train_acc,
                 stats.test_acc,
-            )  # fmt: skip
+            )
             return
         from IPython.display import Image, display
 
         plot_history(
-            history, num_epochs=self.num_epochs, title=self.title,
+            history,
+            num_epochs=self.num_epochs,
+            title=self.title,
             figure=self.figure,
-        )  # fmt: skip
+        )
         image = Image(data=figure_to_png(self.figure), format="png")
         if self._handle is None:
             self._handle = display(image, display_id=True)

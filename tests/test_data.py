@@ -275,11 +275,19 @@ def test_load_returns_float_images_in_unit_range_and_int64_labels(raw_root, tiny
     data = load_fashion_mnist(raw_root, download=False)
     assert isinstance(data, FashionMNIST)
     splits = [
-        (data.train_images, data.train_labels, tiny_data.train_images,
-         tiny_data.train_labels),
-        (data.test_images, data.test_labels, tiny_data.test_images,
-         tiny_data.test_labels),
-    ]  # fmt: skip
+        (
+            data.train_images,
+            data.train_labels,
+            tiny_data.train_images,
+            tiny_data.train_labels,
+        ),
+        (
+            data.test_images,
+            data.test_labels,
+            tiny_data.test_images,
+            tiny_data.test_labels,
+        ),
+    ]
     for images, labels, raw_images, raw_labels in splits:
         n = len(raw_labels)
         assert images.dtype == torch.float32

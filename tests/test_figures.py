@@ -42,9 +42,8 @@ def test_dropped_units_are_drawn_differently():
     fig = dropout_mlp_figure(dropped=(2, 5))
     after = fig.axes[1]
     dashed = [
-        p for p in after.patches
-        if isinstance(p, Circle) and p.get_linestyle() == "--"
-    ]  # fmt: skip
+        p for p in after.patches if isinstance(p, Circle) and p.get_linestyle() == "--"
+    ]
     assert len(dashed) == 2
     centres = sorted(p.center for p in dashed)
     # Hidden units sit at x = 1.6; h_2 and h_5 are the second and fifth rows.
@@ -63,9 +62,13 @@ def test_no_edge_touches_a_dropped_unit():
 
 @pytest.mark.parametrize(
     ("dropped", "sizes"),
-    [((), (4, 5, 3)), ((1,), (4, 5, 3)), ((1, 2, 3, 4, 5), (4, 5, 3)),
-     ((3,), (2, 6, 2))],
-)  # fmt: skip
+    [
+        ((), (4, 5, 3)),
+        ((1,), (4, 5, 3)),
+        ((1, 2, 3, 4, 5), (4, 5, 3)),
+        ((3,), (2, 6, 2)),
+    ],
+)
 def test_edge_counts_for_other_layouts(dropped, sizes):
     num_inputs, num_hiddens, num_outputs = sizes
     fig = dropout_mlp_figure(dropped, num_inputs, num_hiddens, num_outputs)

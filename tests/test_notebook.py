@@ -59,10 +59,10 @@ def test_glue_passes_its_arguments_to_myst_nb(monkeypatch):
 
     calls = []
     monkeypatch.setattr(
-        myst_nb, "glue", lambda name, value, display=True: calls.append(
-            (name, value, display)
-        )
-    )  # fmt: skip
+        myst_nb,
+        "glue",
+        lambda name, value, display=True: calls.append((name, value, display)),
+    )
     value = object()
     glue("thing", value)
     glue("shown", 3, display=True)
@@ -85,3 +85,19 @@ def test_without_myst_nb_glue_can_display_the_value(monkeypatch, plain_displays)
     assert len(plain_displays) == 1
     assert plain_displays[0] == (value,)
     assert plain_displays[0][0] is value
+
+
+def test_a_figure_is_glued_as_a_png_image(myst_displays):
+    # Our figures never enter pyplot, so no backend formatter would render
+    # them: glue must store real PNG bytes, not "<Figure size ...>".
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    glue("fig_line", fig)
+    (bundle,), _ = myst_displays[0]
+    png = bundle["application/papermill.record/image/png"]
+    assert isinstance(png, str) and len(png) > 100  # base64-encoded bytes
+    assert "Figure size" not in bundle.get(
+        "application/papermill.record/text/plain", ""
+    )

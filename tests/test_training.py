@@ -110,8 +110,13 @@ def test_history_records_and_column(trained):
     _, history, _ = trained
     records = history.as_records()
     assert [r["epoch"] for r in records] == [1, 2, 3]
-    assert set(records[0]) == {"epoch", "train_loss", "train_acc", "test_acc",
-                               "seconds"}  # fmt: skip
+    assert set(records[0]) == {
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "test_acc",
+        "seconds",
+    }
     assert history.column("test_acc") == [r["test_acc"] for r in records]
 
 
@@ -418,9 +423,12 @@ def test_keyboard_interrupt_mid_epoch_drops_the_unfinished_epoch(make_batches):
             raise KeyboardInterrupt
 
     history = train(
-        fresh_net(), train_iter, test_iter, TrainConfig(4, lr=0.1, device="cpu"),
+        fresh_net(),
+        train_iter,
+        test_iter,
+        TrainConfig(4, lr=0.1, device="cpu"),
         on_batch_end=stop_in_epoch_two,
-    )  # fmt: skip
+    )
     assert len(history) == 1
     assert history.interrupted is True
 
@@ -433,9 +441,11 @@ def test_epoch_callback_sees_the_growing_history(make_batches):
         finals.append(history.final.epoch)
 
     history = train(
-        fresh_net(), *make_batches(num_train=128),
-        TrainConfig(3, lr=0.1, device="cpu"), on_epoch_end=record,
-    )  # fmt: skip
+        fresh_net(),
+        *make_batches(num_train=128),
+        TrainConfig(3, lr=0.1, device="cpu"),
+        on_epoch_end=record,
+    )
     assert lengths == [1, 2, 3]
     assert finals == [1, 2, 3]
     assert history.interrupted is False
@@ -446,9 +456,12 @@ def test_batch_callback_is_called_once_per_batch(make_batches):
     assert len(train_iter) == 4
     calls = []
     train(
-        fresh_net(), train_iter, test_iter, TrainConfig(2, lr=0.1, device="cpu"),
+        fresh_net(),
+        train_iter,
+        test_iter,
+        TrainConfig(2, lr=0.1, device="cpu"),
         on_batch_end=lambda step, loss: calls.append((step, loss)),
-    )  # fmt: skip
+    )
     assert [step for step, _ in calls] == [0, 1, 2, 3, 0, 1, 2, 3]
     assert all(isinstance(loss, float) and math.isfinite(loss) for _, loss in calls)
 
@@ -459,6 +472,8 @@ def test_other_exceptions_propagate(make_batches):
 
     with pytest.raises(RuntimeError, match="callback failed"):
         train(
-            fresh_net(), *make_batches(num_train=64),
-            TrainConfig(2, device="cpu"), on_epoch_end=fail,
-        )  # fmt: skip
+            fresh_net(),
+            *make_batches(num_train=64),
+            TrainConfig(2, device="cpu"),
+            on_epoch_end=fail,
+        )

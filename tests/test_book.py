@@ -1,0 +1,152 @@
+"""Build the whole book with execution on the real data, then read the pages."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.book
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """Build into an empty folder: nothing is reused from an earlier build."""
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [
+            str(BIN / "jupyter-book"),
+            "build",
+            str(ROOT),
+            "--path-output",
+            str(out),
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    build = out / "_build"
+    reports = build / "html" / "reports"
+    details = ""
+    if reports.is_dir():
+        details = "\n".join(p.read_text() for p in reports.glob("**/*.log"))
+    assert result.returncode == 0, (
+        f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+        f"\n{details}"
+    )
+    return build
+
+
+def page(build: Path, name: str) -> str:
+    return (build / "html" / f"{name}.html").read_text()
+
+
+def glued(build: Path, name: str) -> dict:
+    path = build / "jupyter_execute" / f"{name}.glue.json"
+    return json.loads(path.read_text())
+
+
+def glued_number(build: Path, page_name: str, key: str) -> float:
+    return float(glued(build, page_name)[key]["data"]["text/plain"])
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+
+
+def test_every_page_is_built(built):
+    for name in toc_pages():
+        assert (built / "html" / f"{name}.html").is_file(), name
+
+
+def test_no_page_shows_an_error_or_a_warning(built):
+    assert not (built / "html" / "reports").exists()
+    for name in toc_pages():
+        html = page(built, name)
+        assert "Traceback" not in html, name
+        assert 'class="output error' not in html, name
+        assert 'class="output traceback' not in html, name
+        assert 'class="output stderr' not in html, name
+        # A figure that failed to render as an image shows its repr instead.
+        assert "&lt;Figure size" not in html, name
+
+
+EXPECTED_OUTPUTS = {
+    # page: (minimum number of figures, text that an executed cell prints)
+    "chapters/overfitting": (1, "labels that still match after shuffling:"),
+    "chapters/robustness": (1, "h = 0.5: mean"),
+    "chapters/dropout-in-practice": (1, "tensor([["),
+    "chapters/from-scratch": (1, "p = 0.5:"),
+    "chapters/concise": (2, "from scratch: mean"),
+}
+
+
+@pytest.mark.parametrize("name", EXPECTED_OUTPUTS)
+def test_pages_carry_their_executed_outputs(built, name):
+    html = page(built, name)
+    min_figures, printed = EXPECTED_OUTPUTS[name]
+    images = re.findall(r'<img[^>]*src="([^"]+\.png)"[^>]*>', html)
+    assert len(images) >= min_figures
+    for src in images:
+        assert (built / "html" / name).parent.joinpath(src).resolve().is_file()
+    for tag in re.findall(r"<img[^>]*>", html):
+        alt = re.search(r'alt="([^"]*)"', tag)
+        assert alt and len(alt.group(1)) > 20, f"weak alt text in {tag[:120]}"
+    assert printed in html
+    assert 'class="cell_output' in html
+
+
+def test_from_scratch_prints_the_2x8_tensor_for_three_probabilities(built):
+    html = page(built, "chapters/from-scratch")
+    for p in ("p = 0:", "p = 0.5:", "p = 1:"):
+        assert p in html
+    # p = 0 leaves 0..15 untouched: its printout ends with the last row.
+    assert "[ 8.,  9., 10., 11., 12., 13., 14., 15.]" in html
+
+
+def test_from_scratch_model_reaches_the_expected_accuracy(built):
+    test_acc = glued_number(built, "chapters/from-scratch", "scratch_test_acc")
+    assert test_acc >= 0.83
+    # The glued number is the one the reader sees in the prose.
+    assert f">{test_acc:.3f}<" in page(built, "chapters/from-scratch")
+
+
+def test_random_labels_are_memorised_but_not_generalised(built):
+    train_acc = glued_number(built, "chapters/overfitting", "random_train_acc")
+    test_acc = glued_number(built, "chapters/overfitting", "random_test_acc")
+    assert train_acc >= 0.9
+    assert test_acc <= 0.2
+    assert f">{test_acc:.1%}<" in page(built, "chapters/overfitting")
+
+
+def test_concise_and_scratch_models_agree_without_dropout(built):
+    difference = glued_number(built, "chapters/concise", "max_output_difference")
+    assert difference < 1e-4
+    assert glued_number(built, "chapters/concise", "mean_concise") >= 0.83
+
+
+def test_equations_and_figures_are_numbered_and_cross_referenced(built):
+    robustness = page(built, "chapters/robustness")
+    assert 'id="equation-eq-dropout-var"' in robustness
+    practice = page(built, "chapters/dropout-in-practice")
+    assert "Fig. " in practice
+    assert 'href="#fig-dropout-mlp"' in practice
+
+
+def test_citations_link_to_the_bibliography(built):
+    html = page(built, "chapters/robustness")
+    assert "Bishop" in html and "Srivastava" in html
+    references = page(built, "chapters/references")
+    assert "Training with Noise is Equivalent to" in references
