@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: book test setup lint format clean
+.PHONY: book test setup lint format clean bench
 
 book: setup  ## install everything, then build the book with execution
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -23,3 +23,6 @@ format:
 
 clean:  ## drop the built book and its execution cache
 	rm -rf _build
+
+bench: setup  ## time our training path against the seed's and the hardware
+	$(BIN)/python benchmarks/run.py

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import json
 import logging
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,10 +74,17 @@ def _unpack_checked(source: Path, target: Path, md5: str | None) -> None:
     # failed unpack leaves no half-written file under the final name.
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
-        with gzip.open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                digest.update(chunk)
-                dst.write(chunk)
+        try:
+            with gzip.open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    digest.update(chunk)
+                    dst.write(chunk)
+        except (OSError, EOFError, zlib.error) as error:
+            raise FashionMNISTError(
+                f"could not unpack {source} ({error}): the file is truncated "
+                "or corrupt. Reinstall the package (apt-get install "
+                f"--reinstall dataset-fashion-mnist) or set {DATA_ENV_VAR}."
+            ) from error
         if md5 is not None and digest.hexdigest() != md5:
             raise FashionMNISTError(
                 f"{source} unpacks to data with MD5 {digest.hexdigest()}, "
@@ -92,13 +102,14 @@ def _unpack_checked(source: Path, target: Path, md5: str | None) -> None:
 def unpack_system_copy(
     root: Path,
     source_dir: Path = DEBIAN_DIR,
-    checksums: dict[str, str | None] | None = None,
+    checksums: dict[str, str | None] | None = FASHION_MNIST_MD5,
 ) -> bool:
     """Unpack the gzipped IDX files of `source_dir` into `root`'s raw folder.
 
+    Each file is checked against `checksums` (None: no check) on the way.
     Returns False (and writes nothing) when `source_dir` lacks any of the files.
     """
-    checksums = FASHION_MNIST_MD5 if checksums is None else checksums
+    checksums = {} if checksums is None else checksums
     sources = {name: source_dir / f"{name}.gz" for name in FASHION_MNIST_MD5}
     if not all(path.is_file() for path in sources.values()):
         return False
@@ -110,6 +121,43 @@ def unpack_system_copy(
             logger.info("unpacking %s into %s", source, target_dir)
             _unpack_checked(source, target, checksums.get(name))
     return True
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_files(root: Path, checksums: dict[str, str | None] | None) -> None:
+    """Check the four files in `root` against `checksums` (None: no check).
+
+    A successful check is remembered in a small stamp file keyed by each
+    file's size and modification time, so later loads skip the hashing.
+    """
+    if checksums is None:
+        return
+    folder = raw_dir(root)
+    signature = {
+        name: [(folder / name).stat().st_size, (folder / name).stat().st_mtime_ns]
+        for name in checksums
+    }
+    stamp = folder / ".verified.json"
+    with contextlib.suppress(OSError, ValueError):
+        if json.loads(stamp.read_text()) == signature:
+            return
+    for name, expected in checksums.items():
+        if expected is not None and _md5(folder / name) != expected:
+            raise FashionMNISTError(
+                f"{folder / name} is not the original Fashion-MNIST file (its "
+                "MD5 sum differs): it is truncated, corrupt or from another "
+                f"data set. Delete {folder} and run again to unpack or "
+                "download a fresh copy."
+            )
+    with contextlib.suppress(OSError):  # a read-only folder: check next time
+        stamp.write_text(json.dumps(signature))
 
 
 def _download(root: Path) -> None:
@@ -130,41 +178,59 @@ def prepare_fashion_mnist(
     root: str | os.PathLike | None = None,
     *,
     download: bool = True,
-    system_dir: Path = DEBIAN_DIR,
+    system_dir: Path | None = None,
+    checksums: dict[str, str | None] | None = FASHION_MNIST_MD5,
 ) -> Path:
     """Make sure the four Fashion-MNIST files are in `root`, and return `root`.
 
     Looks in this order: `root` (default: `$FASHION_MNIST_ROOT`, else
     `~/.cache/dropout-book`) in torchvision's layout `root/FashionMNIST/raw/`;
-    the Debian/Ubuntu package `dataset-fashion-mnist`, unpacked into `root`
-    and checked against the original MD5 sums; torchvision's download.
+    the Debian/Ubuntu package `dataset-fashion-mnist` (`system_dir`, default
+    `DEBIAN_DIR`), unpacked into `root`;
+    torchvision's download. Files are checked against the original MD5 sums
+    (`checksums`; None skips the check, for data other than the original).
 
     Raises:
-        FashionMNISTError: when none of these works; the message lists remedies.
+        FashionMNISTError: when none of these works, or the files are corrupt;
+            the message says what to do.
     """
     root = default_root() if root is None else Path(root).expanduser()
-    if _is_complete(root):
-        return root
-    if unpack_system_copy(root, system_dir):
-        return root
+    system_dir = DEBIAN_DIR if system_dir is None else system_dir
+    try:
+        if _is_complete(root):
+            verify_files(root, checksums)
+            return root
+        if unpack_system_copy(root, system_dir, checksums=checksums):
+            return root
+    except OSError as error:
+        raise FashionMNISTError(
+            f"cannot use {root} as the Fashion-MNIST folder ({error}); "
+            f"point {DATA_ENV_VAR} at a folder you can write to"
+        ) from error
 
     download_error: Exception | None = None
     if download:
         try:
             _download(root)
+            verify_files(root, checksums)
             return root
+        except FashionMNISTError:
+            raise
         except Exception as error:  # any failure: report it with the remedies
             download_error = error
 
-    reason = f" (download failed: {download_error})" if download_error else ""
+    if download_error is not None:
+        first_line = str(download_error).strip().splitlines()[0]
+        last_remedy = f"  * the download failed: {first_line}"
+    else:
+        last_remedy = "  * with internet access: allow the download (download=True)"
     raise FashionMNISTError(
-        f"Fashion-MNIST was not found in {raw_dir(root)}{reason}. Remedies:\n"
+        f"Fashion-MNIST was not found in {raw_dir(root)}. Remedies:\n"
         "  * on Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist\n"
         "  * without root: put the four unpacked files train-images-idx3-ubyte,\n"
         "    train-labels-idx1-ubyte, t10k-images-idx3-ubyte and\n"
         "    t10k-labels-idx1-ubyte into <folder>/FashionMNIST/raw/ and set\n"
-        f"    {DATA_ENV_VAR}=<folder> (or pass root=<folder>)\n"
-        "  * with internet access: call again with download=True"
+        f"    {DATA_ENV_VAR}=<folder> (or pass root=<folder>)\n" + last_remedy
     )
 
 
@@ -209,10 +275,13 @@ def _read_split(root: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def load_fashion_mnist(
-    root: str | os.PathLike | None = None, *, download: bool = True
+    root: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    checksums: dict[str, str | None] | None = FASHION_MNIST_MD5,
 ) -> FashionMNIST:
     """Find (see `prepare_fashion_mnist`) and load both splits into memory."""
-    root = prepare_fashion_mnist(root, download=download)
+    root = prepare_fashion_mnist(root, download=download, checksums=checksums)
     train_images, train_labels = _read_split(root, train=True)
     test_images, test_labels = _read_split(root, train=False)
     return FashionMNIST(train_images, train_labels, test_images, test_labels)
@@ -277,7 +346,12 @@ class TensorBatches:
         order = order.to(self.labels.device)
         for start in range(0, num_examples, self.batch_size):
             batch = order[start : start + self.batch_size]
-            yield self.features[batch], self.labels[batch]
+            # index_select copies the rows in one call; it is about twice as
+            # fast as the equivalent `features[batch]` on the CPU.
+            yield (
+                self.features.index_select(0, batch),
+                self.labels.index_select(0, batch),
+            )
 
 
 def fashion_mnist_batches(
@@ -313,15 +387,27 @@ def text_labels(labels: Sequence[int] | torch.Tensor) -> list[str]:
     return names
 
 
-def main() -> None:
-    """`python -m dropout_utils.data`: prepare the files and say where they are."""
+def main(argv: list[str] | None = None) -> None:
+    """Prepare the files and say where they are (`python -m dropout_utils data`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m dropout_utils data",
+        description="Find, unpack and check Fashion-MNIST; print where it is.",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help=f"data folder (default: ${DATA_ENV_VAR} or ~/.cache/dropout-book)",
+    )
+    parser.add_argument(
+        "--no-download", action="store_true", help="never try to download"
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        root = prepare_fashion_mnist()
+        root = prepare_fashion_mnist(args.root, download=not args.no_download)
     except FashionMNISTError as error:
         raise SystemExit(f"error: {error}") from None
     logger.info("Fashion-MNIST is ready in %s", raw_dir(root))
-
-
-if __name__ == "__main__":
-    main()

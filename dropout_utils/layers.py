@@ -58,6 +58,12 @@ def dropout_layer(
     """
     drop_prob = check_drop_prob(drop_prob)
     _check_input(X)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"generator must be a torch.Generator or None, got "
+            f"{type(generator).__name__}; make one with "
+            "torch.Generator().manual_seed(seed)"
+        )
     if drop_prob == 0.0:
         return X
     if drop_prob == 1.0:
@@ -66,16 +72,22 @@ def dropout_layer(
         # instead; masked_fill keeps autograd's link to X (a zero gradient).
         return X.masked_fill(torch.ones_like(X, dtype=torch.bool), 0.0)
 
-    # The mask is drawn where the generator lives (a CPU generator cannot
-    # fill a CUDA tensor), then moved next to X.
+    # One uniform number per element; an element survives when its number
+    # is at least p, which happens with probability 1 - p. (On the CPU,
+    # uniform numbers are about 3x faster to draw than `bernoulli_`.) The
+    # numbers are drawn where the generator lives, since a CPU generator
+    # cannot fill a CUDA tensor, and in float32 or better even for half
+    # precision inputs, so that p is compared without rounding.
     mask_device = generator.device if generator is not None else X.device
-    mask = torch.empty(X.shape, dtype=X.dtype, device=mask_device)
-    mask.bernoulli_(1.0 - drop_prob, generator=generator)
+    uniform_dtype = torch.float64 if X.dtype == torch.float64 else torch.float32
+    uniform = torch.rand(
+        X.shape, generator=generator, device=mask_device, dtype=uniform_dtype
+    )
+    keep = (uniform >= drop_prob).to(device=X.device, dtype=X.dtype)
 
     # Survivors are scaled by 1 / (1 - p), so that E[output] = X and the
     # next layer sees inputs of the same size in training and at test time.
-    mask = mask.to(X.device).div_(1.0 - drop_prob)
-    return X * mask
+    return X * keep.div_(1.0 - drop_prob)
 
 
 class Dropout(nn.Module):

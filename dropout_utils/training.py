@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,14 @@ Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite.
+
+    `history` holds the epochs that finished before the loss diverged.
+    """
+
+    def __init__(self, message: str, history: History | None = None) -> None:
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass
@@ -31,10 +39,24 @@ class TrainConfig:
     device: str | None = None  # None picks CUDA, then Apple MPS, then the CPU
 
     def __post_init__(self) -> None:
-        if self.num_epochs < 0:
-            raise ValueError(f"num_epochs must be >= 0, got {self.num_epochs}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, got {self.lr}")
+        def is_int(value: object) -> bool:
+            return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+        def is_real(value: object) -> bool:
+            return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+        if not is_int(self.num_epochs) or self.num_epochs < 0:
+            raise ValueError(
+                f"num_epochs must be a whole number >= 0, got {self.num_epochs!r}"
+            )
+        if not is_real(self.lr) or not 0 < self.lr < math.inf:
+            raise ValueError(f"lr must be a positive finite number, got {self.lr!r}")
+        if not is_real(self.weight_decay) or not 0 <= self.weight_decay < math.inf:
+            raise ValueError(
+                f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}"
+            )
+        if not is_int(self.seed):
+            raise ValueError(f"seed must be a whole number, got {self.seed!r}")
 
 
 @dataclass
@@ -75,7 +97,13 @@ class History:
 def pick_device(preferred: str | None = None) -> torch.device:
     """`preferred` if given, else CUDA, else Apple MPS, else the CPU."""
     if preferred is not None:
-        return torch.device(preferred)
+        device = torch.device(preferred)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device {preferred!r} was requested but PyTorch sees no CUDA "
+                "GPU here; pass device=None to pick what is available"
+            )
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)
@@ -143,8 +171,9 @@ def train_epoch(
         if not math.isfinite(batch_loss):
             raise TrainingDivergedError(
                 f"the training loss became {batch_loss} at batch {step}: the "
-                "run diverged. Lower the learning rate (for example halve it) "
-                "or check the inputs for NaN or infinite values."
+                "run diverged and the model's weights are no longer usable. "
+                "Build a new model and lower the learning rate (for example "
+                "halve it), or check the inputs for NaN or infinite values."
             )
         loss_sum += batch_loss * len(y)
         correct += int((y_hat.argmax(dim=1) == y).sum())
@@ -181,7 +210,8 @@ def train(
         `history.interrupted` set, so no finished work is lost.
 
     Raises:
-        TrainingDivergedError: when the loss becomes NaN or infinite.
+        TrainingDivergedError: when the loss becomes NaN or infinite; its
+            `history` attribute holds the epochs finished before that.
     """
     config = TrainConfig() if config is None else config
     device = pick_device(config.device)
@@ -196,9 +226,15 @@ def train(
     try:
         for epoch in range(1, config.num_epochs + 1):
             start = time.perf_counter()
-            train_loss, train_acc = train_epoch(
-                net, train_iter, loss_fn, optimizer, device, on_batch_end
-            )
+            try:
+                train_loss, train_acc = train_epoch(
+                    net, train_iter, loss_fn, optimizer, device, on_batch_end
+                )
+            except TrainingDivergedError as error:
+                # Name the epoch and hand over the epochs that did finish.
+                raise TrainingDivergedError(
+                    f"epoch {epoch}: {error}", history
+                ) from None
             test_acc = evaluate_accuracy(net, test_iter, device)
             seconds = time.perf_counter() - start
             history.epochs.append(
@@ -211,7 +247,9 @@ def train(
         history.interrupted = True
         logger.warning(
             "training interrupted after %d of %d epochs; the returned history "
-            "holds the finished epochs. Call train() again to start over.",
+            "holds the finished epochs. The model keeps the weights it had "
+            "reached, part of the unfinished epoch included: calling train() "
+            "again continues from them, so build a new model to start over.",
             len(history),
             config.num_epochs,
         )

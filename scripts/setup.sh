@@ -56,9 +56,12 @@ stamp="$VENV/.requirements-$(cat requirements.txt requirements-dev.txt \
 if [ ! -f "$stamp" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -r requirements-dev.txt -e .
+    # The seed's package, for the benchmark only; its own pins (numpy 1.21,
+    # matplotlib 3.5...) would downgrade half the stack, so skip them.
+    "$VENV/bin/python" -m pip install --quiet --no-deps "d2l==0.17.6"
     rm -f "$VENV"/.requirements-*
     touch "$stamp"
 fi
 
 # 4. The data: unpacked, checked and cached where the notebooks find it.
-"$VENV/bin/python" -m dropout_utils.data
+"$VENV/bin/python" -m dropout_utils data

@@ -13,6 +13,7 @@ import torch
 from conftest import ALL_FILES, files_under, idx_bytes, make_tiny_fashion_mnist
 from conftest import write_idx as write_idx_file
 
+import dropout_utils.data
 from dropout_utils import (
     FashionMNIST,
     FashionMNISTError,
@@ -106,26 +107,30 @@ def test_empty_env_var_is_ignored(monkeypatch, tmp_path):
 
 def test_prepare_with_explicit_root_in_place(raw_root, system_dir):
     before = snapshot(raw_root)
-    result = prepare_fashion_mnist(raw_root, download=False, system_dir=system_dir)
+    result = prepare_fashion_mnist(
+        raw_root, download=False, system_dir=system_dir, checksums=None
+    )
     assert result == raw_root
     # Nothing copied, nothing rewritten, nothing added.
     assert snapshot(raw_root) == before
 
 
 def test_prepare_accepts_str_root(raw_root, empty_dir):
-    result = prepare_fashion_mnist(str(raw_root), download=False, system_dir=empty_dir)
+    result = prepare_fashion_mnist(
+        str(raw_root), download=False, system_dir=empty_dir, checksums=None
+    )
     assert result == raw_root
 
 
 def test_prepare_finds_root_through_env_var(monkeypatch, raw_root, empty_dir):
     monkeypatch.setenv(DATA_ENV_VAR, str(raw_root))
-    result = prepare_fashion_mnist(download=False, system_dir=empty_dir)
+    result = prepare_fashion_mnist(download=False, system_dir=empty_dir, checksums=None)
     assert result == raw_root
 
 
 def test_load_through_env_var(monkeypatch, raw_root, tiny_data):
     monkeypatch.setenv(DATA_ENV_VAR, str(raw_root))
-    data = load_fashion_mnist(download=False)
+    data = load_fashion_mnist(download=False, checksums=None)
     assert torch.equal(data.test_labels, torch.from_numpy(tiny_data.test_labels).long())
 
 
@@ -210,9 +215,14 @@ def test_prepare_unpacks_system_copy_when_checksums_match(
     }
     monkeypatch.setattr(data_module, "FASHION_MNIST_MD5", sums)
     root = tmp_path / "root"
-    assert prepare_fashion_mnist(root, download=False, system_dir=system_dir) == root
+    assert (
+        prepare_fashion_mnist(
+            root, download=False, system_dir=system_dir, checksums=None
+        )
+        == root
+    )
     assert files_under(raw_dir(root)) == sorted(ALL_FILES)
-    data = load_fashion_mnist(root, download=False)
+    data = load_fashion_mnist(root, download=False, checksums=None)
     assert torch.equal(
         data.train_labels, torch.from_numpy(tiny_data.train_labels).long()
     )
@@ -238,7 +248,9 @@ def test_incomplete_system_folder_returns_false_and_writes_nothing(
 def test_missing_data_error_names_the_remedies(tmp_path, empty_dir):
     root = tmp_path / "nothing-here"
     with pytest.raises(FashionMNISTError) as info:
-        prepare_fashion_mnist(root, download=False, system_dir=empty_dir)
+        prepare_fashion_mnist(
+            root, download=False, system_dir=empty_dir, checksums=None
+        )
     message = str(info.value)
     assert "apt-get install dataset-fashion-mnist" in message
     assert DATA_ENV_VAR in message
@@ -254,7 +266,9 @@ def test_missing_data_error_is_a_runtime_error():
 def test_incomplete_root_without_system_copy_is_an_error(raw_root, empty_dir):
     (raw_dir(raw_root) / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(FashionMNISTError, match="not found"):
-        prepare_fashion_mnist(raw_root, download=False, system_dir=empty_dir)
+        prepare_fashion_mnist(
+            raw_root, download=False, system_dir=empty_dir, checksums=None
+        )
 
 
 def test_failed_download_is_reported(monkeypatch, tmp_path, empty_dir):
@@ -263,7 +277,9 @@ def test_failed_download_is_reported(monkeypatch, tmp_path, empty_dir):
 
     monkeypatch.setattr(data_module, "_download", failing_download)
     with pytest.raises(FashionMNISTError, match="no route to host"):
-        prepare_fashion_mnist(tmp_path / "root", download=True, system_dir=empty_dir)
+        prepare_fashion_mnist(
+            tmp_path / "root", download=True, system_dir=empty_dir, checksums=None
+        )
 
 
 # --------------------------------------------------------------------------
@@ -272,7 +288,7 @@ def test_failed_download_is_reported(monkeypatch, tmp_path, empty_dir):
 
 
 def test_load_returns_float_images_in_unit_range_and_int64_labels(raw_root, tiny_data):
-    data = load_fashion_mnist(raw_root, download=False)
+    data = load_fashion_mnist(raw_root, download=False, checksums=None)
     assert isinstance(data, FashionMNIST)
     splits = [
         (
@@ -305,7 +321,7 @@ def test_truncated_file_gives_error_saying_to_delete_the_folder(raw_root):
     path = raw_dir(raw_root) / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(FashionMNISTError, match="delete that folder") as info:
-        load_fashion_mnist(raw_root, download=False)
+        load_fashion_mnist(raw_root, download=False, checksums=None)
     assert str(raw_dir(raw_root)) in str(info.value)
 
 
@@ -313,13 +329,13 @@ def test_truncated_file_gives_error_saying_to_delete_the_folder(raw_root):
 def test_garbage_file_gives_error(raw_root, name):
     (raw_dir(raw_root) / name).write_bytes(b"this is not an IDX file")
     with pytest.raises(FashionMNISTError, match="delete that folder"):
-        load_fashion_mnist(raw_root, download=False)
+        load_fashion_mnist(raw_root, download=False, checksums=None)
 
 
 def test_empty_file_gives_error(raw_root):
     (raw_dir(raw_root) / "t10k-labels-idx1-ubyte").write_bytes(b"")
     with pytest.raises(FashionMNISTError, match="delete that folder"):
-        load_fashion_mnist(raw_root, download=False)
+        load_fashion_mnist(raw_root, download=False, checksums=None)
 
 
 def test_wrong_image_size_gives_error(raw_root):
@@ -328,7 +344,7 @@ def test_wrong_image_size_gives_error(raw_root):
         np.zeros((12, 27, 28), dtype=np.uint8),
     )
     with pytest.raises(FashionMNISTError, match=r"\(N, 28, 28\)"):
-        load_fashion_mnist(raw_root, download=False)
+        load_fashion_mnist(raw_root, download=False, checksums=None)
 
 
 def test_label_count_mismatch_gives_error(raw_root):
@@ -336,7 +352,7 @@ def test_label_count_mismatch_gives_error(raw_root):
         raw_dir(raw_root) / "t10k-labels-idx1-ubyte", np.zeros(3, dtype=np.uint8)
     )
     with pytest.raises(FashionMNISTError, match="do not match"):
-        load_fashion_mnist(raw_root, download=False)
+        load_fashion_mnist(raw_root, download=False, checksums=None)
 
 
 def test_label_out_of_range_gives_error(raw_root):
@@ -344,7 +360,7 @@ def test_label_out_of_range_gives_error(raw_root):
     labels[-1] = 10
     write_idx_file(raw_dir(raw_root) / "train-labels-idx1-ubyte", labels)
     with pytest.raises(FashionMNISTError, match="0-9"):
-        load_fashion_mnist(raw_root, download=False)
+        load_fashion_mnist(raw_root, download=False, checksums=None)
 
 
 def test_gzipped_idx_in_raw_folder_is_not_mistaken_for_data(raw_root):
@@ -352,7 +368,7 @@ def test_gzipped_idx_in_raw_folder_is_not_mistaken_for_data(raw_root):
     path = raw_dir(raw_root) / "t10k-images-idx3-ubyte"
     path.write_bytes(gzip.compress(path.read_bytes()))
     with pytest.raises(FashionMNISTError, match="delete that folder"):
-        load_fashion_mnist(raw_root, download=False)
+        load_fashion_mnist(raw_root, download=False, checksums=None)
 
 
 # --------------------------------------------------------------------------
@@ -509,10 +525,11 @@ def test_fashion_mnist_batches_seed_controls_the_order(fake_data):
     assert epoch_order(a) != epoch_order(c)
 
 
-def test_fashion_mnist_batches_loads_from_root(raw_root, tiny_data):
-    train_iter, test_iter = fashion_mnist_batches(5, root=raw_root)
-    assert train_iter.num_examples == len(tiny_data.train_labels)
-    assert test_iter.labels.tolist() == tiny_data.test_labels.tolist()
+def test_fashion_mnist_batches_loads_from_root_and_checks_it(raw_root):
+    # The tiny files are not the original ones, so the MD5 check refuses them:
+    # proof that the root was read and checked, not silently skipped.
+    with pytest.raises(FashionMNISTError, match="MD5"):
+        fashion_mnist_batches(5, root=raw_root)
 
 
 def test_text_labels():
@@ -527,3 +544,90 @@ def test_text_labels():
 def test_text_labels_out_of_range(label):
     with pytest.raises(ValueError, match="0 to 9"):
         text_labels([label])
+
+
+def real_sums(folder):
+    return {
+        name: hashlib.md5((folder / name).read_bytes()).hexdigest()
+        for name in FASHION_MNIST_MD5
+    }
+
+
+def test_existing_files_are_checked_once_then_remembered(raw_root, empty_dir):
+    raw = raw_root / "FashionMNIST" / "raw"
+    sums = real_sums(raw)
+    prepare_fashion_mnist(
+        raw_root, download=False, system_dir=empty_dir, checksums=sums
+    )
+    assert (raw / ".verified.json").is_file()
+
+    # Same size and time stamp: the stamp vouches for the file, no rehashing.
+    wrong = {name: "0" * 32 for name in sums}
+    prepare_fashion_mnist(
+        raw_root, download=False, system_dir=empty_dir, checksums=wrong
+    )
+
+
+def test_a_corrupt_file_of_the_right_size_is_caught(raw_root, empty_dir):
+    raw = raw_root / "FashionMNIST" / "raw"
+    sums = real_sums(raw)
+    target = raw / "train-images-idx3-ubyte"
+    data = bytearray(target.read_bytes())
+    data[-10:] = b"\xff" * 10
+    target.write_bytes(bytes(data))
+    with pytest.raises(FashionMNISTError, match=r"train-images-idx3-ubyte.*Delete"):
+        prepare_fashion_mnist(
+            raw_root, download=False, system_dir=empty_dir, checksums=sums
+        )
+    assert not (raw / ".verified.json").exists()
+
+
+def test_a_truncated_system_archive_gives_a_clear_error(tmp_path, system_dir):
+    archive = system_dir / "train-labels-idx1-ubyte.gz"
+    archive.write_bytes(archive.read_bytes()[:20])
+    root = tmp_path / "root"
+    with pytest.raises(FashionMNISTError, match="truncated or corrupt"):
+        prepare_fashion_mnist(
+            root, download=False, system_dir=system_dir, checksums=None
+        )
+    # The broken file is neither left under its name nor as a hidden temp file.
+    assert not [name for name in files_under(root) if "train-labels" in name]
+
+
+def test_a_root_that_is_a_file_gives_a_clear_error(tmp_path, system_dir):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(FashionMNISTError, match=r"cannot use .* as the Fashion-MNIST"):
+        prepare_fashion_mnist(not_a_folder, download=False, system_dir=system_dir)
+
+
+def test_a_failed_download_is_summarised_in_one_line(monkeypatch, tmp_path, empty_dir):
+    def broken(root):
+        raise RuntimeError("Error downloading x\nTried mirror a\nTried mirror b")
+
+    monkeypatch.setattr(dropout_utils.data, "_download", broken)
+    with pytest.raises(FashionMNISTError) as info:
+        prepare_fashion_mnist(tmp_path / "r", download=True, system_dir=empty_dir)
+    message = str(info.value)
+    assert "the download failed: Error downloading x" in message
+    assert "Tried mirror" not in message
+    assert "download=True" not in message
+
+
+def test_the_command_line_reports_missing_data_without_a_traceback(
+    monkeypatch, tmp_path, empty_dir
+):
+    monkeypatch.setattr(dropout_utils.data, "DEBIAN_DIR", empty_dir)
+    from dropout_utils.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["data", "--no-download", "--root", str(tmp_path / "none")])
+    assert str(info.value).startswith("error: Fashion-MNIST was not found")
+    assert "apt-get install dataset-fashion-mnist" in str(info.value)
+
+
+def test_the_command_line_lists_its_commands():
+    from dropout_utils.__main__ import main
+
+    with pytest.raises(SystemExit, match="python -m dropout_utils COMMAND"):
+        main([])

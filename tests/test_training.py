@@ -275,7 +275,8 @@ def test_nan_inputs_raise_training_diverged_error(make_batches):
     with pytest.raises(TrainingDivergedError) as info:
         train(fresh_net(), train_iter, test_iter, TrainConfig(2, device="cpu"))
     message = str(info.value)
-    assert "Lower the learning rate" in message
+    assert "lower the learning rate" in message
+    assert message.startswith("epoch 1:")
     assert "nan" in message
 
 
@@ -284,6 +285,46 @@ def test_huge_learning_rate_raises_training_diverged_error(make_batches):
     config = TrainConfig(num_epochs=3, lr=1e30, device="cpu")
     with pytest.raises(TrainingDivergedError, match="learning rate"):
         train(fresh_net(), train_iter, test_iter, config)
+
+
+def test_divergence_keeps_the_epochs_that_finished(make_batches):
+    train_iter, test_iter = make_batches(num_train=128)
+    calls = []
+
+    def poison_after_first_epoch(history):
+        calls.append(len(history))
+        train_iter.features[0, 0, 0, 0] = math.inf
+
+    with pytest.raises(TrainingDivergedError) as info:
+        train(
+            fresh_net(),
+            train_iter,
+            test_iter,
+            TrainConfig(3, lr=0.1, device="cpu"),
+            on_epoch_end=poison_after_first_epoch,
+        )
+    assert str(info.value).startswith("epoch 2:")
+    assert calls == [1]
+    assert len(info.value.history) == 1
+    assert math.isfinite(info.value.history.final.train_loss)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"num_epochs": 2.5},
+        {"num_epochs": True},
+        {"lr": math.inf},
+        {"lr": "0.1"},
+        {"weight_decay": -1.0},
+        {"weight_decay": math.nan},
+        {"seed": 1.5},
+    ],
+)
+def test_train_config_rejects_bad_values_with_a_clear_message(bad):
+    (name,) = bad
+    with pytest.raises(ValueError, match=name):
+        TrainConfig(**bad)
 
 
 def test_training_diverged_error_is_a_floating_point_error():
@@ -368,8 +409,15 @@ def test_pick_device_prefers_cuda_then_mps(monkeypatch):
 
 @pytest.mark.parametrize("name", ["cpu", "cuda", "cuda:1", "mps", "meta"])
 def test_pick_device_honours_an_explicit_preference(monkeypatch, name):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device(name) == torch.device(name)
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:1"])
+def test_asking_for_a_missing_gpu_says_so(monkeypatch, name):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        pick_device(name)
 
 
 def test_train_uses_the_configured_device(monkeypatch, make_batches):

@@ -1,0 +1,506 @@
+"""Benchmark the chapter's training path against the seed's and the hardware.
+
+Run from the repository root (after `make book` or `make test` set things up):
+
+    .venv/bin/python benchmarks/run.py            # full run, writes RESULTS.md
+    .venv/bin/python benchmarks/run.py --tiny     # seconds: synthetic data
+
+Every row is measured in this one process (or its children) on this machine,
+so the ratios compare like with like. Timings are medians over `--repeats`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.metadata
+import itertools
+import logging
+import os
+import platform
+import resource
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import dropout_utils as du
+
+logger = logging.getLogger("benchmark")
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH_SIZE, LR, NUM_EPOCHS = 256, 0.5, 10
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    name: str
+    value: str
+    reference: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+
+
+def median_seconds(run: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `repeats` calls of `run`."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+# --- data ------------------------------------------------------------------
+
+
+def write_idx(path: Path, array: torch.Tensor, magic: int) -> None:
+    """Write a uint8 tensor as an IDX file (the Fashion-MNIST format)."""
+    header = struct.pack(">I", magic) + b"".join(
+        struct.pack(">I", size) for size in array.shape
+    )
+    path.write_bytes(header + array.numpy().tobytes())
+
+
+def synthetic_root(folder: Path, num_train: int, num_test: int) -> Path:
+    """Tiny random data in torchvision's layout, for the smoke mode."""
+    generator = torch.Generator().manual_seed(0)
+    raw = du.data.raw_dir(folder)
+    raw.mkdir(parents=True)
+    for prefix, count in (("train", num_train), ("t10k", num_test)):
+        images = torch.randint(0, 256, (count, 28, 28), generator=generator)
+        labels = torch.randint(0, 10, (count,), generator=generator)
+        write_idx(raw / f"{prefix}-images-idx3-ubyte", images.to(torch.uint8), 2051)
+        write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels.to(torch.uint8), 2049)
+    return folder
+
+
+@contextlib.contextmanager
+def d2l_data_folder(data_root: Path):
+    """A working folder whose `../data` is our data root, as d2l expects."""
+    with tempfile.TemporaryDirectory(prefix="d2l-bench-") as scratch:
+        scratch = Path(scratch)
+        (scratch / "data").symlink_to(data_root.resolve(), target_is_directory=True)
+        (scratch / "work").mkdir()
+        previous = Path.cwd()
+        os.chdir(scratch / "work")
+        try:
+            yield
+        finally:
+            os.chdir(previous)
+
+
+def import_d2l():
+    """The seed's own package (d2l 0.17.x), or None when it is not installed."""
+    try:
+        with contextlib.redirect_stdout(None):
+            from d2l import torch as d2l
+    except Exception as error:  # any import failure: report the row as skipped
+        logger.warning("d2l is not usable (%s); its rows are skipped", error)
+        return None
+    return d2l
+
+
+# --- the measurements ------------------------------------------------------
+
+
+def our_epoch(data: du.FashionMNIST, repeats: int, seed: int = 0) -> float:
+    """Seconds for one training epoch plus the test evaluation, our path."""
+    train_iter, test_iter = du.fashion_mnist_batches(BATCH_SIZE, data=data, seed=seed)
+    torch.manual_seed(seed)
+    net = du.DropoutMLP()
+    optimizer = torch.optim.SGD(net.parameters(), lr=LR)
+    loss_fn = nn.CrossEntropyLoss()
+    device = torch.device("cpu")
+
+    def epoch() -> None:
+        du.train_epoch(net, train_iter, loss_fn, optimizer, device)
+        du.evaluate_accuracy(net, test_iter, device)
+
+    epoch()  # warm-up: first-touch allocations, thread pool start
+    return median_seconds(epoch, repeats)
+
+
+def seed_epoch(d2l, data_root: Path, repeats: int, seed: int = 0) -> float:
+    """Seconds for one epoch through d2l's DataLoader and train_epoch_ch3."""
+    with d2l_data_folder(data_root):
+        train_iter, test_iter = d2l.load_data_fashion_mnist(BATCH_SIZE)
+        torch.manual_seed(seed)
+        net = du.DropoutMLP()
+        trainer = torch.optim.SGD(net.parameters(), lr=LR)
+        loss = nn.CrossEntropyLoss(reduction="none")
+
+        def epoch() -> None:
+            d2l.train_epoch_ch3(net, train_iter, loss, trainer)
+            d2l.evaluate_accuracy(net, test_iter)
+
+        return median_seconds(epoch, repeats)
+
+
+def matmul_epoch(num_train: int, num_test: int, repeats: int) -> float:
+    """Seconds for only the matrix products of one epoch, back to back.
+
+    Per training batch: 3 forward products and 5 backward ones (the input
+    layer needs no gradient with respect to the images). Per test batch: the
+    3 forward products. Inputs are made once, outside the timed loop.
+    """
+    sizes = (784, 256, 256, 10)
+    weights = [torch.randn(n_out, n_in) for n_in, n_out in itertools.pairwise(sizes)]
+
+    def batch_sizes(total: int) -> list[int]:
+        return [min(BATCH_SIZE, total - s) for s in range(0, total, BATCH_SIZE)]
+
+    train_sizes, test_sizes = batch_sizes(num_train), batch_sizes(num_test)
+    inputs = {n: torch.randn(n, 784) for n in {*train_sizes, *test_sizes}}
+    upstream = {n: torch.randn(n, 10) for n in train_sizes}
+
+    def run() -> None:
+        for n in train_sizes:
+            X = inputs[n]
+            H1 = X @ weights[0].T
+            H2 = H1 @ weights[1].T
+            H2 @ weights[2].T  # logits
+            d_logits = upstream[n]
+            d_logits.T @ H2  # dW3
+            dH2 = d_logits @ weights[2]
+            dH2.T @ H1  # dW2
+            dH1 = dH2 @ weights[1]
+            dH1.T @ X  # dW1
+        for n in test_sizes:
+            ((inputs[n] @ weights[0].T) @ weights[1].T) @ weights[2].T
+
+    run()
+    return median_seconds(run, repeats)
+
+
+def layer_times(repeats: int, iterations: int) -> tuple[float, float]:
+    """Forward+backward seconds of our dropout and F.dropout on 256 x 256."""
+    X = torch.randn(256, 256, requires_grad=True)
+    grad = torch.ones(256, 256)
+
+    def ours() -> None:
+        for _ in range(iterations):
+            du.dropout_layer(X, 0.5).backward(grad)
+
+    def reference() -> None:
+        for _ in range(iterations):
+            F.dropout(X, 0.5, training=True).backward(grad)
+
+    ours(), reference()
+    return median_seconds(ours, repeats), median_seconds(reference, repeats)
+
+
+TRAIN_ONE_EPOCH = textwrap.dedent(
+    """
+    import resource, sys, torch
+    import dropout_utils as du
+    checksums = None if sys.argv[2] == "synthetic" else du.data.FASHION_MNIST_MD5
+    data = du.load_fashion_mnist(sys.argv[1], download=False, checksums=checksums)
+    train_iter, test_iter = du.fashion_mnist_batches(256, data=data)
+    net = du.DropoutMLP()
+    du.train(net, train_iter, test_iter, du.TrainConfig(num_epochs=1))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """
+)
+
+
+def training_peak_memory_mb(data_root: Path, synthetic: bool) -> float:
+    """Peak resident memory (MB) of a fresh process training one epoch."""
+    kind = "synthetic" if synthetic else "real"
+    result = subprocess.run(
+        [sys.executable, "-c", TRAIN_ONE_EPOCH, str(data_root), kind],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(result.stdout.split()[-1]) / 1024  # ru_maxrss is in KiB
+
+
+def book_build(out: Path) -> tuple[float, float, float]:
+    """(clean build seconds, unchanged rebuild seconds, peak MB of any child).
+
+    The peak is the largest resident set of any finished child process: the
+    Sphinx process or one of the Jupyter kernels that executed a page.
+    """
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(ROOT),
+        "--path-output",
+        str(out),
+        "-W",
+        "-n",
+        "--keep-going",
+    ]
+    timings = []
+    for _ in range(2):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        timings.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return timings[0], timings[1], peak
+
+
+def our_accuracy(data: du.FashionMNIST, seed: int, num_epochs: int) -> float:
+    train_iter, test_iter = du.fashion_mnist_batches(BATCH_SIZE, data=data, seed=seed)
+    torch.manual_seed(seed)
+    net = du.DropoutMLP()
+    config = du.TrainConfig(num_epochs=num_epochs, lr=LR, seed=seed, device="cpu")
+    return du.train(net, train_iter, test_iter, config).final.test_acc
+
+
+def seed_accuracy(d2l, data_root: Path, seed: int, num_epochs: int) -> float:
+    with d2l_data_folder(data_root):
+        train_iter, test_iter = d2l.load_data_fashion_mnist(BATCH_SIZE)
+        torch.manual_seed(seed)
+        net = du.DropoutMLP()
+        trainer = torch.optim.SGD(net.parameters(), lr=LR)
+        loss = nn.CrossEntropyLoss(reduction="none")
+        for _ in range(num_epochs):
+            d2l.train_epoch_ch3(net, train_iter, loss, trainer)
+        return d2l.evaluate_accuracy(net, test_iter)
+
+
+# --- report ----------------------------------------------------------------
+
+
+def version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_description() -> list[str]:
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    packages = ("torch", "torchvision", "d2l", "jupyter-book", "myst-nb")
+    return [
+        f"- CPU: {cpu}",
+        f"- logical cores: {os.cpu_count()}; PyTorch threads used: "
+        f"{torch.get_num_threads()}",
+        f"- Python {platform.python_version()} on {platform.platform()}",
+        "- " + ", ".join(f"{name} {version(name)}" for name in packages),
+    ]
+
+
+def render(rows: list[Row], notes: list[str], args: argparse.Namespace) -> str:
+    header = "| measurement | value | reference | ratio | target | met |"
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `benchmarks/run.py` on {time.strftime('%Y-%m-%d %H:%M')}"
+        f" ({'tiny smoke mode, synthetic data' if args.tiny else 'full run'};"
+        f" medians over {args.repeats} repetitions).",
+        "",
+        "## Machine",
+        "",
+        *machine_description(),
+        "",
+        "## Results",
+        "",
+        header,
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cells = (row.name, row.value, row.reference, row.ratio, row.target, row.met)
+        lines.append("| " + " | ".join(cells) + " |")
+    if notes:
+        lines += ["", "## Notes", "", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a few batches of synthetic data; no book build (a smoke test)",
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="timing repeats")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "benchmarks" / "RESULTS.md",
+        help="where to write the results table",
+    )
+    parser.add_argument(
+        "--skip-build", action="store_true", help="leave out the book build rows"
+    )
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    d2l = import_d2l()
+
+    with tempfile.TemporaryDirectory(prefix="dropout-bench-") as scratch:
+        scratch = Path(scratch)
+        if args.tiny:
+            data_root = synthetic_root(scratch / "data", 1024, 512)
+            num_epochs, seeds = 2, [0, 1, 2]
+        else:
+            data_root = du.prepare_fashion_mnist(download=False)
+            num_epochs, seeds = NUM_EPOCHS, [0, 1, 2]
+        checksums = None if args.tiny else du.data.FASHION_MNIST_MD5
+        data = du.load_fashion_mnist(data_root, download=False, checksums=checksums)
+        num_train, num_test = len(data.train_labels), len(data.test_labels)
+        rows: list[Row] = []
+        notes: list[str] = []
+
+        logger.info("1/7 our epoch")
+        ours = our_epoch(data, args.repeats)
+        logger.info("2/7 the seed's epoch (d2l)")
+        seed = seed_epoch(d2l, data_root, args.repeats) if d2l else None
+        if seed is None:
+            rows.append(Row("seed's epoch (d2l 0.17 pipeline)", "skipped"))
+            notes.append("- d2l is not installed: the seed's rows are skipped.")
+        rows.append(
+            Row(
+                "our epoch (train + test eval)",
+                f"{ours:.3f} s",
+                f"seed {seed:.3f} s" if seed else "",
+                f"{ours / seed:.3f}" if seed else "",
+                "<= 0.125",
+                verdict(ours / seed <= 0.125) if seed else "",
+            )
+        )
+        if seed is not None:
+            rows.append(Row("seed's epoch (d2l 0.17 pipeline)", f"{seed:.3f} s"))
+
+        logger.info("3/7 matrix products only")
+        bound = matmul_epoch(num_train, num_test, args.repeats)
+        rows.append(
+            Row(
+                "our epoch vs matrix products only",
+                f"{ours:.3f} s",
+                f"matmul {bound:.3f} s",
+                f"{ours / bound:.2f}",
+                "<= 1.5",
+                verdict(ours / bound <= 1.5),
+            )
+        )
+
+        logger.info("4/7 the dropout layer")
+        iterations = 50 if args.tiny else 2000
+        mine, torch_ref = layer_times(args.repeats, iterations)
+        rows.append(
+            Row(
+                f"dropout layer fwd+bwd, 256x256 (x{iterations})",
+                f"{mine * 1e3:.1f} ms",
+                f"F.dropout {torch_ref * 1e3:.1f} ms",
+                f"{mine / torch_ref:.2f}",
+                "<= 1.5",
+                verdict(mine / torch_ref <= 1.5),
+            )
+        )
+
+        logger.info("5/7 memory of one training epoch")
+        peak_train = training_peak_memory_mb(data_root, synthetic=args.tiny)
+        rows.append(Row("peak memory, one training epoch", f"{peak_train:.0f} MB"))
+
+        if args.tiny or args.skip_build:
+            reason = "tiny mode" if args.tiny else "--skip-build"
+            rows.append(
+                Row("book build (clean, with execution)", f"skipped ({reason})")
+            )
+        else:
+            logger.info("6/7 book build (clean, then unchanged)")
+            clean, rebuild, peak_book = book_build(scratch / "book")
+            rows += [
+                Row(
+                    "peak memory, executing the chapter",
+                    f"{peak_book:.0f} MB",
+                    "",
+                    "",
+                    "<= 1536 MB",
+                    verdict(peak_book <= 1536),
+                ),
+                Row(
+                    "book build, clean with execution",
+                    f"{clean:.0f} s",
+                    "",
+                    "",
+                    "<= 600 s",
+                    verdict(clean <= 600),
+                ),
+                Row(
+                    "book rebuild, nothing changed",
+                    f"{rebuild:.1f} s",
+                    "",
+                    "",
+                    "<= 30 s",
+                    verdict(rebuild <= 30),
+                ),
+            ]
+
+        logger.info("7/7 accuracy after %d epochs, seeds %s", num_epochs, seeds)
+        accs = [our_accuracy(data, s, num_epochs) for s in seeds]
+        target = "" if args.tiny else ">= 0.85 and >= seed's"
+        seed_accs = (
+            [seed_accuracy(d2l, data_root, s, num_epochs) for s in seeds] if d2l else []
+        )
+        ok = statistics.mean(accs) >= 0.85 and (
+            not seed_accs or statistics.mean(accs) >= statistics.mean(seed_accs)
+        )
+        rows.append(
+            Row(
+                f"test accuracy after {num_epochs} epochs (ours)",
+                f"{statistics.mean(accs):.4f} ± {statistics.stdev(accs):.4f}",
+                (
+                    f"seed {statistics.mean(seed_accs):.4f} ± "
+                    f"{statistics.stdev(seed_accs):.4f}"
+                    if seed_accs
+                    else ""
+                ),
+                "",
+                target,
+                verdict(ok) if target else "",
+            )
+        )
+        notes.append(
+            f"- accuracy over seeds {seeds}: ours "
+            + ", ".join(f"{a:.4f}" for a in accs)
+            + (
+                "; seed's " + ", ".join(f"{a:.4f}" for a in seed_accs)
+                if seed_accs
+                else ""
+            )
+        )
+
+    report = render(rows, notes, args)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_suffix(".tmp")
+    tmp.write_text(report)
+    os.replace(tmp, args.output)  # never leave a half-written results file
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""The benchmark script in its tiny mode: it runs, and writes a sound table."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+EXPECTED_ROWS = [
+    "our epoch (train + test eval)",
+    "seed's epoch (d2l 0.17 pipeline)",
+    "our epoch vs matrix products only",
+    "dropout layer fwd+bwd, 256x256",
+    "peak memory, one training epoch",
+    "book build (clean, with execution)",
+    "test accuracy after 2 epochs (ours)",
+]
+
+
+def test_tiny_benchmark_writes_a_well_formed_results_table(tmp_path):
+    output = tmp_path / "RESULTS.md"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--tiny",
+            "--repeats",
+            "1",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    text = output.read_text()
+    assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
+
+    assert "## Machine" in text
+    assert re.search(r"- CPU: .+", text)
+    assert re.search(r"PyTorch threads used: \d+", text)
+    assert re.search(r"torch \d+\.\d+", text)
+
+    table = [line for line in text.splitlines() if line.startswith("|")]
+    header, separator, *rows = table
+    assert header == "| measurement | value | reference | ratio | target | met |"
+    assert separator == "|---|---|---|---|---|---|"
+    for row in rows:
+        assert row.endswith(" |") and row.count("|") == 7, row
+    names = [row.split("|")[1].strip() for row in rows]
+    for expected in EXPECTED_ROWS:
+        assert any(name.startswith(expected) for name in names), expected
+
+    # Every measured row carries a positive number with its unit.
+    cells = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in rows}
+    epoch = cells["our epoch (train + test eval)"]
+    assert re.fullmatch(r"\d+\.\d{3} s", epoch) and float(epoch[:-2]) > 0
+    memory = cells["peak memory, one training epoch"]
+    assert re.fullmatch(r"\d+ MB", memory) and int(memory[:-3]) > 50
+    accuracy = cells["test accuracy after 2 epochs (ours)"]
+    mean = float(accuracy.split(" ± ")[0])
+    assert 0.0 <= mean <= 1.0
+    # The seed's row is either measured or says plainly why it is not.
+    seed = cells["seed's epoch (d2l 0.17 pipeline)"]
+    assert seed == "skipped" or re.fullmatch(r"\d+\.\d{3} s", seed)
