@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: book test setup lint format clean bench
+.PHONY: book test setup lint format clean bench sweep
 
 book: setup  ## install everything, then build the book with execution
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -26,3 +26,6 @@ clean:  ## drop the built book and its execution cache
 
 bench: setup  ## time our training path against the seed's and the hardware
 	$(BIN)/python benchmarks/run.py
+
+sweep: setup  ## rerun the p1/p2 sweep of the explorer page (resumable)
+	$(BIN)/python -m dropout_utils.sweep

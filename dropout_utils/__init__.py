@@ -9,6 +9,7 @@ from .data import (
     prepare_fashion_mnist,
     text_labels,
 )
+from .explorer import DropoutExplorer
 from .figures import dropout_mlp_figure
 from .layers import Dropout, check_drop_prob, dropout_layer
 from .models import DropoutMLP, concise_mlp, copy_weights, init_normal
@@ -16,6 +17,7 @@ from .plotting import LiveCurves, plot_history
 from .training import (
     EpochStats,
     History,
+    StopTraining,
     TrainConfig,
     TrainingDivergedError,
     evaluate_accuracy,
@@ -26,12 +28,14 @@ from .training import (
 
 __all__ = [
     "Dropout",
+    "DropoutExplorer",
     "DropoutMLP",
     "EpochStats",
     "FashionMNIST",
     "FashionMNISTError",
     "History",
     "LiveCurves",
+    "StopTraining",
     "TensorBatches",
     "TrainConfig",
     "TrainingDivergedError",

@@ -17,6 +17,10 @@ logger = logging.getLogger(__name__)
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
 
 
+class StopTraining(Exception):  # noqa: N818 - a signal, like StopIteration
+    """Raise from a callback to end a run early; `train` returns what it has."""
+
+
 class TrainingDivergedError(FloatingPointError):
     """The training loss became NaN or infinite.
 
@@ -205,9 +209,10 @@ def train(
         on_batch_end: called with (batch index, batch loss) after each step.
 
     Returns:
-        The per-epoch history. If the run is interrupted (Ctrl-C, or the
-        kernel's stop button), the epochs finished so far are returned with
-        `history.interrupted` set, so no finished work is lost.
+        The per-epoch history. If the run is interrupted (Ctrl-C, the
+        kernel's stop button, or a callback raising `StopTraining`), the
+        epochs finished so far are returned with `history.interrupted` set,
+        so no finished work is lost.
 
     Raises:
         TrainingDivergedError: when the loss becomes NaN or infinite; its
@@ -243,6 +248,9 @@ def train(
             logger.debug("epoch %d: %s", epoch, history.epochs[-1])
             if on_epoch_end is not None:
                 on_epoch_end(history)
+    except StopTraining:
+        history.interrupted = True
+        logger.info("training stopped after %d epochs", len(history))
     except KeyboardInterrupt:
         history.interrupted = True
         logger.warning(

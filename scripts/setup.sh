@@ -38,6 +38,13 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
                 "the data must come from FASHION_MNIST_ROOT or a download"
 fi
 
+# Debian's Chromium for the browser tests (Playwright cannot download its own
+# browser here). Without it those tests say so and are skipped.
+if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium \
+        || echo "setup: could not install chromium; browser tests will be skipped"
+fi
+
 # 2. The virtual environment. Debian's Python needs python3-venv for it.
 if [ ! -x "$VENV/bin/python" ]; then
     if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then

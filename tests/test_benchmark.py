@@ -16,6 +16,8 @@ EXPECTED_ROWS = [
     "dropout layer fwd+bwd, 256x256",
     "peak memory, one training epoch",
     "book build (clean, with execution)",
+    "explorer: Train pressed to first point",
+    "explorer: a 2-epoch run",
     "test accuracy after 2 epochs (ours)",
 ]
 

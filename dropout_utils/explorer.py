@@ -1,0 +1,313 @@
+"""An ipywidgets panel that retrains the chapter's model for chosen p1 and p2.
+
+Needs a live Jupyter kernel (JupyterLab, Notebook 7, VS Code, Colab, Binder):
+in a static page the sliders cannot retrain anything.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+from matplotlib.figure import Figure
+
+from .data import FashionMNIST, TensorBatches, fashion_mnist_batches
+from .models import DropoutMLP
+from .plotting import figure_to_png
+from .training import History, StopTraining, TrainConfig, evaluate_accuracy, train
+
+# Okabe-Ito colours, readable with the common colour-vision deficiencies.
+_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
+
+
+@dataclass
+class ExplorerRun:
+    """One run started from the panel, finished or stopped."""
+
+    p1: float
+    p2: float
+    num_epochs: int
+    lr: float
+    seed: int
+    loss_trace: list[tuple[float, float]] = field(default_factory=list)
+    history: History = field(default_factory=History)
+    clean_train_acc: float | None = None  # dropout off, after the last epoch
+
+    @property
+    def label(self) -> str:
+        return f"p1={self.p1:.2f}, p2={self.p2:.2f}"
+
+    @property
+    def gap(self) -> float | None:
+        if self.clean_train_acc is None or not self.history.epochs:
+            return None
+        return self.clean_train_acc - self.history.final.test_acc
+
+
+class DropoutExplorer:
+    """Sliders for p1 and p2, Train/Stop/Clear buttons, live curves, a run table.
+
+    Training runs in a background thread, so the kernel keeps handling button
+    clicks: Stop ends a run within one minibatch. The settings are read when
+    Train is pressed; moving a slider during a run changes only the next run.
+
+    Args:
+        data: Fashion-MNIST in memory (`load_fashion_mnist()`); tests pass a
+            small synthetic stand-in.
+        batch_size: minibatch size of every run.
+        redraw_seconds: the least time between two redraws of the curves.
+    """
+
+    def __init__(
+        self,
+        data: FashionMNIST,
+        *,
+        batch_size: int = 256,
+        redraw_seconds: float = 0.5,
+    ) -> None:
+        import ipywidgets as widgets
+
+        self.data = data
+        self.batch_size = batch_size
+        self.redraw_seconds = redraw_seconds
+        self.runs: list[ExplorerRun] = []
+        self.current: ExplorerRun | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # guards runs/current against the UI
+        self._draw_lock = threading.Lock()  # a Figure is not thread-safe
+        self._last_draw = 0.0
+        # One figure, redrawn and rendered to PNG: nothing enters pyplot, so
+        # no figure leaks however many runs are made.
+        self.figure = Figure(figsize=(9, 3), dpi=90)
+
+        def slider(description: str, value: float) -> widgets.FloatSlider:
+            # continuous_update=False: a drag does not fire on every value.
+            return widgets.FloatSlider(
+                value=value,
+                min=0.0,
+                max=0.9,
+                step=0.05,
+                description=description,
+                continuous_update=False,
+                readout_format=".2f",
+            )
+
+        self.p1 = slider("p1 (layer 1)", 0.2)
+        self.p2 = slider("p2 (layer 2)", 0.5)
+        self.epochs = widgets.IntSlider(
+            value=10, min=1, max=30, description="epochs", continuous_update=False
+        )
+        self.lr = widgets.FloatSlider(
+            value=0.5,
+            min=0.05,
+            max=1.0,
+            step=0.05,
+            description="learning rate",
+            continuous_update=False,
+        )
+        self.seed = widgets.IntText(value=0, description="seed")
+        self.train_button = widgets.Button(description="Train", button_style="primary")
+        self.stop_button = widgets.Button(description="Stop", disabled=True)
+        self.clear_button = widgets.Button(description="Clear")
+        self.status = widgets.Label(value="Choose p1 and p2, then press Train.")
+        self.plot = widgets.Image(format="png")
+        self.table = widgets.HTML()
+
+        self.train_button.on_click(self._on_train)
+        self.stop_button.on_click(self._on_stop)
+        self.clear_button.on_click(self._on_clear)
+
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([self.p1, self.p2]),
+                widgets.HBox([self.epochs, self.lr, self.seed]),
+                widgets.HBox([self.train_button, self.stop_button, self.clear_button]),
+                self.status,
+                self.plot,
+                self.table,
+            ]
+        )
+        self._draw()
+        self._render_table()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the current run ends (for scripts and tests)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # --- button handlers --------------------------------------------------
+
+    def _on_train(self, _button=None) -> None:
+        if self.running:
+            self.status.value = "A run is in progress: press Stop first."
+            return
+        # Snapshot the settings now, so moving a slider during the run cannot
+        # change the run that is already going.
+        run = ExplorerRun(
+            p1=round(self.p1.value, 2),
+            p2=round(self.p2.value, 2),
+            num_epochs=self.epochs.value,
+            lr=self.lr.value,
+            seed=self.seed.value,
+        )
+        self._stop.clear()
+        with self._lock:
+            self.current = run
+        self.train_button.disabled = True
+        self.stop_button.disabled = False
+        self.status.value = f"Training {run.label} for {run.num_epochs} epochs..."
+        self._thread = threading.Thread(target=self._train, args=(run,), daemon=True)
+        self._thread.start()
+
+    def _on_stop(self, _button=None) -> None:
+        self._stop.set()
+
+    def _on_clear(self, _button=None) -> None:
+        with self._lock:
+            self.runs.clear()
+        self._draw(force=True)
+        self._render_table()
+
+    # --- the run itself (background thread) -------------------------------
+
+    def _train(self, run: ExplorerRun) -> None:
+        try:
+            train_iter, test_iter = fashion_mnist_batches(
+                self.batch_size, data=self.data, seed=run.seed
+            )
+            num_batches = len(train_iter)
+            torch.manual_seed(run.seed)
+            net = DropoutMLP(dropout1=run.p1, dropout2=run.p2)
+            config = TrainConfig(num_epochs=run.num_epochs, lr=run.lr, seed=run.seed)
+            epoch_start = [0]  # batches done before the current epoch
+
+            def on_batch_end(step: int, loss: float) -> None:
+                if self._stop.is_set():
+                    raise StopTraining
+                run.loss_trace.append(((epoch_start[0] + step + 1) / num_batches, loss))
+                self._draw()
+
+            def on_epoch_end(history: History) -> None:
+                epoch_start[0] = len(history) * num_batches
+                run.history = history
+                self._draw(force=True)
+
+            history = train(
+                net,
+                train_iter,
+                test_iter,
+                config,
+                on_epoch_end=on_epoch_end,
+                on_batch_end=on_batch_end,
+            )
+            run.history = history
+            if history.epochs:
+                clean_iter = TensorBatches(
+                    self.data.train_images, self.data.train_labels, 1000
+                )
+                run.clean_train_acc = evaluate_accuracy(net, clean_iter)
+            verb = "Stopped" if history.interrupted else "Finished"
+            self.status.value = (
+                f"{verb} {run.label} after {len(history)} of {run.num_epochs} epochs."
+            )
+        except Exception as error:  # shown in the panel: a thread has no cell
+            self.status.value = f"The run failed: {error}"
+        finally:
+            with self._lock:
+                self.runs.append(run)
+                self.current = None
+            self._draw(force=True)
+            self._render_table()
+            self.train_button.disabled = False
+            self.stop_button.disabled = True
+
+    # --- drawing -------------------------------------------------------------
+
+    def _draw(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_draw < self.redraw_seconds:
+            return
+        self._last_draw = now
+        with self._lock:
+            finished = list(self.runs)
+            current = self.current
+        with self._draw_lock:
+            self._draw_runs(finished, current)
+
+    def _draw_runs(
+        self, finished: list[ExplorerRun], current: ExplorerRun | None
+    ) -> None:
+        fig = self.figure
+        fig.clear()
+        axes = fig.subplots(1, 3)
+        titles = ("training loss", "training accuracy (dropout on)", "test accuracy")
+        for ax, title in zip(axes, titles, strict=True):
+            ax.set_title(title, fontsize=10)
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+        for index, run in enumerate(finished):
+            self._plot_run(axes, run, _PALETTE[index % len(_PALETTE)], faded=True)
+        if current is not None:
+            self._plot_run(axes, current, "black", faded=False)
+        if finished or current is not None:
+            axes[2].legend(fontsize=7, loc="lower right")
+        fig.tight_layout()
+        self.plot.value = figure_to_png(fig)
+
+    @staticmethod
+    def _plot_run(axes, run: ExplorerRun, color: str, faded: bool) -> None:
+        style = {"color": color, "alpha": 0.35 if faded else 1.0, "lw": 1.2}
+        label = run.label + ("" if faded else " (running)")
+        if run.loss_trace:
+            xs, ys = zip(*run.loss_trace, strict=True)
+            axes[0].plot(xs, ys, **style)
+        epochs = run.history.column("epoch")
+        axes[1].plot(epochs, run.history.column("train_acc"), "o-", ms=3, **style)
+        axes[2].plot(
+            epochs, run.history.column("test_acc"), "o-", ms=3, label=label, **style
+        )
+
+    def _render_table(self) -> None:
+        with self._lock:
+            runs = list(self.runs)
+        if not runs:
+            self.table.value = "<em>No runs yet.</em>"
+            return
+
+        def fmt(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.3f}"
+
+        rows = []
+        for run in runs:
+            final = run.history.final if run.history.epochs else None
+            cells = (
+                f"{run.p1:.2f}",
+                f"{run.p2:.2f}",
+                f"{len(run.history)}/{run.num_epochs}",
+                fmt(final.train_acc if final else None),
+                fmt(run.clean_train_acc),
+                fmt(final.test_acc if final else None),
+                fmt(run.gap),
+            )
+            tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+            rows.append(f"<tr>{tds}</tr>")
+        header = (
+            "<tr><th>p1</th><th>p2</th><th>epochs</th><th>train acc (dropout on)"
+            "</th><th>train acc (off)</th><th>test acc</th><th>gap</th></tr>"
+        )
+        self.table.value = (
+            "<table class='dropout-runs'>" + header + "".join(rows) + "</table>"
+        )

@@ -1,0 +1,156 @@
+"""The p1/p2 explorer panel, driven headless on a small synthetic data set."""
+
+from __future__ import annotations
+
+import time
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from dropout_utils.data import FashionMNIST
+from dropout_utils.explorer import DropoutExplorer
+
+pytest.importorskip("ipywidgets")
+
+PNG_MAGIC = b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+def tiny_data() -> FashionMNIST:
+    """A learnable stand-in: the class is the brightest of ten image strips."""
+    generator = torch.Generator().manual_seed(0)
+
+    def split(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = torch.randint(0, 10, (count,), generator=generator)
+        images = torch.rand(count, 1, 28, 28, generator=generator) * 0.2
+        for i, label in enumerate(labels.tolist()):
+            images[i, 0, :, 2 * label : 2 * label + 3] += 0.8
+        return images, labels
+
+    train_images, train_labels = split(512)
+    test_images, test_labels = split(256)
+    return FashionMNIST(train_images, train_labels, test_images, test_labels)
+
+
+@pytest.fixture
+def explorer(tiny_data):
+    panel = DropoutExplorer(tiny_data, batch_size=64, redraw_seconds=0.0)
+    yield panel
+    panel._on_stop()
+    panel.wait(30)
+
+
+def train_once(panel: DropoutExplorer, **settings) -> None:
+    for name, value in settings.items():
+        getattr(panel, name).value = value
+    panel.train_button.click()
+    panel.wait(60)
+    assert not panel.running
+
+
+def test_a_run_updates_the_curves_and_the_table(explorer):
+    assert "No runs yet" in explorer.table.value
+    blank = explorer.plot.value
+    train_once(explorer, p1=0.1, p2=0.3, epochs=2, seed=3)
+
+    assert bytes(explorer.plot.value).startswith(PNG_MAGIC)
+    assert explorer.plot.value != blank
+    (run,) = explorer.runs
+    assert (run.p1, run.p2, run.num_epochs, run.seed) == (0.1, 0.3, 2, 3)
+    assert len(run.history) == 2
+    assert len(run.loss_trace) == 2 * 8  # 512 examples / 64 per batch, 2 epochs
+    assert run.loss_trace[-1][0] == pytest.approx(2.0)
+    assert 0.0 <= run.history.final.test_acc <= 1.0
+    assert run.clean_train_acc is not None
+    assert "<td>0.10</td><td>0.30</td><td>2/2</td>" in explorer.table.value
+    assert explorer.status.value.startswith("Finished p1=0.10, p2=0.30")
+    assert not explorer.train_button.disabled and explorer.stop_button.disabled
+
+
+def test_finished_runs_stay_as_overlays_until_cleared(explorer):
+    train_once(explorer, p1=0.0, p2=0.0, epochs=1)
+    train_once(explorer, p1=0.5, p2=0.5, epochs=1)
+    assert [run.label for run in explorer.runs] == [
+        "p1=0.00, p2=0.00",
+        "p1=0.50, p2=0.50",
+    ]
+    assert explorer.table.value.count("<tr>") == 1 + 2  # header + two runs
+    legend = explorer.figure.axes[2].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "p1=0.00, p2=0.00",
+        "p1=0.50, p2=0.50",
+    ]
+    # Finished runs are drawn faded.
+    assert all(line.get_alpha() < 1 for line in explorer.figure.axes[2].lines)
+
+    explorer.clear_button.click()
+    assert explorer.runs == []
+    assert "No runs yet" in explorer.table.value
+    assert explorer.figure.axes[2].get_legend() is None
+
+
+def test_stop_ends_the_run_within_a_batch_and_keeps_the_partial_curve(explorer):
+    explorer.epochs.value = 30
+    explorer.train_button.click()
+    deadline = time.time() + 30
+    while explorer.current is None or len(explorer.current.loss_trace) < 10:
+        assert time.time() < deadline, "the run never started"
+        time.sleep(0.01)
+    running = explorer.current
+    explorer.stop_button.click()
+    points_at_click = len(running.loss_trace)
+    explorer.wait(30)
+
+    (run,) = explorer.runs
+    # The flag is checked after every batch: at most the batch in flight ends.
+    assert len(run.loss_trace) <= points_at_click + 1
+    assert run.history.interrupted
+    assert len(run.history) < 30
+    assert len(run.loss_trace) >= 10
+    assert explorer.status.value.startswith("Stopped p1=0.20, p2=0.50")
+    assert explorer.table.value.count("<tr>") == 2
+
+
+def test_moving_a_slider_or_pressing_train_during_a_run_is_harmless(explorer):
+    explorer.epochs.value = 30
+    explorer.p1.value = 0.2
+    explorer.train_button.click()
+    explorer.p1.value = 0.8  # during the run
+    explorer.train_button.click()  # a second press is refused
+    assert explorer.status.value == "A run is in progress: press Stop first."
+    explorer.stop_button.click()
+    explorer.wait(30)
+    assert [run.p1 for run in explorer.runs] == [0.2]
+
+
+def test_no_figure_is_leaked_however_many_runs(explorer, monkeypatch):
+    created = []
+    original_init = Figure.__init__
+
+    def counting_init(self, *args, **kwargs):
+        created.append(self)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "__init__", counting_init)
+    figure = explorer.figure
+    for _ in range(3):
+        train_once(explorer, epochs=1)
+    # Every redraw reuses the panel's one figure; pyplot never sees it.
+    assert created == []
+    assert explorer.figure is figure
+    assert plt.get_fignums() == []
+
+
+def test_a_failing_run_reports_in_the_panel(explorer, tiny_data):
+    explorer.lr.value = 1.0
+    explorer.data = FashionMNIST(
+        tiny_data.train_images * float("nan"),
+        tiny_data.train_labels,
+        tiny_data.test_images,
+        tiny_data.test_labels,
+    )
+    train_once(explorer, epochs=1)
+    assert explorer.status.value.startswith("The run failed: epoch 1:")
+    assert not explorer.train_button.disabled
