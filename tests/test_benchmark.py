@@ -47,7 +47,8 @@ def test_tiny_benchmark_writes_a_well_formed_results_table(tmp_path):
     assert re.search(r"PyTorch threads used: \d+", text)
     assert re.search(r"torch \d+\.\d+", text)
 
-    table = [line for line in text.splitlines() if line.startswith("|")]
+    results = text.split("## Results", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in results.splitlines() if line.startswith("|")]
     header, separator, *rows = table
     assert header == "| measurement | value | reference | ratio | target | met |"
     assert separator == "|---|---|---|---|---|---|"
@@ -66,6 +67,9 @@ def test_tiny_benchmark_writes_a_well_formed_results_table(tmp_path):
     accuracy = cells["test accuracy after 2 epochs (ours)"]
     mean = float(accuracy.split(" ± ")[0])
     assert 0.0 <= mean <= 1.0
+    # The profile of an epoch names the operators that take the time.
+    assert "## Where an epoch's time goes" in text
+    assert "| `aten::mm` |" in text or "| `aten::addmm` |" in text
     # The seed's row is either measured or says plainly why it is not.
     seed = cells["seed's epoch (d2l 0.17 pipeline)"]
     assert seed == "skipped" or re.fullmatch(r"\d+\.\d{3} s", seed)
