@@ -150,3 +150,124 @@ def test_citations_link_to_the_bibliography(built):
     assert "Bishop" in html and "Srivastava" in html
     references = page(built, "chapters/references")
     assert "training with noise is equivalent to" in references.lower()
+
+
+# --- the explorer page (issue: explore p1 and p2) ---------------------------
+
+
+def test_the_sweep_file_is_complete_and_well_formed():
+    from dropout_utils import sweep
+
+    payload = sweep.load_sweep(sweep.DEFAULT_PATH)
+    grid = payload["settings"]["grid"]
+    assert grid == [round(0.1 * i, 1) for i in range(10)]
+    assert payload["settings"]["num_epochs"] == 10
+    assert payload["settings"]["lr"] == 0.5
+    assert payload["settings"]["batch_size"] == 256
+    pairs = sorted((run["p1"], run["p2"]) for run in payload["runs"])
+    assert pairs == [(a, b) for a in grid for b in grid]
+    for run in payload["runs"]:
+        for name in ("train_loss", "train_acc", "test_acc"):
+            assert len(run[name]) == 10
+        assert all(0 <= acc <= 1 for acc in run["test_acc"] + run["train_acc"])
+        assert 0 <= run["final_clean_train_acc"] <= 1
+    assert {"torch", "torchvision", "python"} <= set(payload["versions"])
+
+
+def test_two_random_settings_reproduce_their_stored_accuracy():
+    import random
+
+    import dropout_utils as du
+    from dropout_utils import sweep
+
+    payload = sweep.load_sweep(sweep.DEFAULT_PATH)
+    settings = payload["settings"]
+    config = sweep.SweepSettings(
+        num_epochs=settings["num_epochs"],
+        lr=settings["lr"],
+        batch_size=settings["batch_size"],
+        seed=settings["seed"],
+        grid=tuple(settings["grid"]),
+    )
+    data = du.load_fashion_mnist()
+    for stored in random.Random().sample(payload["runs"], 2):
+        run = sweep.run_setting(stored["p1"], stored["p2"], config, data)
+        assert run.test_acc[-1] == pytest.approx(stored["test_acc"][-1], abs=0.01)
+        assert run.train_loss[-1] == pytest.approx(stored["train_loss"][-1], rel=0.05)
+
+
+def test_the_explorer_page_carries_a_self_contained_chart(built):
+    html = page(built, "chapters/explorer")
+    assert "vegaEmbed(" in html
+    assert not re.search(r"<script[^>]+src=\"https?://[^\"]*vega", html)
+    assert "live Jupyter kernel" in html
+    # The live panel's cell is shown but not run at build time.
+    assert "DropoutExplorer(data)" in html
+
+
+def test_moving_a_slider_redraws_the_curves_in_a_real_browser(built):
+    import functools
+    import http.server
+    import threading
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian's chromium is not installed (scripts/setup.sh does)")
+
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(built / "html")
+    )
+
+    class QuietServer(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass
+
+    handler.log_message = lambda *args: None
+    server = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=str(chromium),
+                args=[
+                    "--no-sandbox",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                ],
+            )
+            page_ = browser.new_page()
+            errors = []
+            page_.on("pageerror", lambda error: errors.append(str(error)))
+            port = server.server_address[1]
+            page_.goto(f"http://127.0.0.1:{port}/chapters/explorer.html")
+            page_.wait_for_selector("#vis svg", timeout=30_000)
+
+            def curves() -> list[str]:
+                return page_.eval_on_selector_all(
+                    "#vis svg path[aria-roledescription='line mark']",
+                    "nodes => nodes.map(n => n.getAttribute('d'))",
+                )
+
+            def title() -> str:
+                return page_.inner_text("#vis svg .role-title-text")
+
+            before, title_before = curves(), title()
+            assert len(before) == 3, before
+            slider = page_.locator("#vis input[type=range]").first
+            slider.fill("0.7")
+            page_.wait_for_function(
+                "old => document.querySelector('#vis svg .role-title-text')"
+                ".textContent !== old",
+                arg=title_before,
+                timeout=10_000,
+            )
+            after = curves()
+            browser.close()
+    finally:
+        server.shutdown()
+    assert "p1 = 0.2" in title_before
+    assert len(after) == 3
+    assert after != before
+    assert errors == []
