@@ -139,4 +139,10 @@ def chart_html(chart) -> str:
         raise ValueError("unexpected HTML from Altair: no <head>/<body> found")
     head, body = match.groups()
     head = re.sub(r'<meta charset="UTF-8">', "", head)
-    return head + body
+    # Vega's bundle declares top-level names (such as `_`) that other scripts
+    # of a page may declare too, which stops a classic script. As modules,
+    # the bundle and the embedding code get a scope of their own; modules
+    # run in document order, so vegaEmbed exists when the chart asks for it.
+    return re.sub(
+        r'<script type="text/javascript">', '<script type="module">', head + body
+    )

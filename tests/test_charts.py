@@ -67,3 +67,6 @@ def test_the_html_is_self_contained(payload):
     # No script is loaded from anywhere: everything is inline.
     assert not re.search(r"<script[^>]+src=", html)
     assert "cdn.jsdelivr" not in html
+    # Module scripts: the bundle's top-level names cannot clash with a page's.
+    assert '<script type="text/javascript">' not in html
+    assert html.count('<script type="module">') == 2
