@@ -70,7 +70,12 @@ def sweep_chart(payload: dict[str, Any], p1: float = 0.2, p2: float = 0.5):
         alt.Chart(alt.Data(values=curve_records(payload)))
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", title="epoch", scale=alt.Scale(domainMin=1)),
+            x=alt.X(
+                "epoch:Q",
+                title="epoch",
+                scale=alt.Scale(domainMin=1),
+                axis=alt.Axis(tickMinStep=1),
+            ),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(domain=[0, 1.2])),
             color=alt.Color(
                 "metric:N",
@@ -98,13 +103,13 @@ def sweep_chart(payload: dict[str, Any], p1: float = 0.2, p2: float = 0.5):
         )
     )
 
-    def heatmap(field: str, title: str, scheme: str):
+    def heatmap(field: str, title: str, scheme: str, legend: str):
         base = alt.Chart(alt.Data(values=final_records(payload))).encode(
             x=alt.X("p2:O", title="p2 (second hidden layer)"),
             y=alt.Y("p1:O", title="p1 (first hidden layer)", sort="descending"),
         )
         cells = base.mark_rect().encode(
-            color=alt.Color(f"{field}:Q", title=None, scale=alt.Scale(scheme=scheme)),
+            color=alt.Color(f"{field}:Q", title=legend, scale=alt.Scale(scheme=scheme)),
             tooltip=[
                 "p1:O",
                 "p2:O",
@@ -118,10 +123,11 @@ def sweep_chart(payload: dict[str, Any], p1: float = 0.2, p2: float = 0.5):
         ).transform_filter(chosen)
         return (cells + marker).properties(width=250, height=230, title=title)
 
+    # Each map gets its own colour scale: accuracies and gaps differ in range.
     heatmaps = alt.hconcat(
-        heatmap("test_acc", "final test accuracy", "viridis"),
-        heatmap("gap", "train-test gap (dropout off)", "cividis"),
-    )
+        heatmap("test_acc", "final test accuracy", "viridis", "accuracy"),
+        heatmap("gap", "train-test gap (dropout off)", "cividis", "gap"),
+    ).resolve_scale(color="independent")
     return alt.vconcat(curves, heatmaps).configure_view(stroke=None)
 
 

@@ -58,7 +58,9 @@ class DropoutExplorer:
         data: Fashion-MNIST in memory (`load_fashion_mnist()`); tests pass a
             small synthetic stand-in.
         batch_size: minibatch size of every run.
-        redraw_seconds: the least time between two redraws of the curves.
+        redraw_seconds: the least time between two redraws of the curves
+            (each epoch's end is always drawn). Rendering the figure costs
+            about a tenth of a second, so frequent redraws slow training.
     """
 
     def __init__(
@@ -66,7 +68,7 @@ class DropoutExplorer:
         data: FashionMNIST,
         *,
         batch_size: int = 256,
-        redraw_seconds: float = 0.5,
+        redraw_seconds: float = 2.0,
     ) -> None:
         import ipywidgets as widgets
 

@@ -56,6 +56,8 @@ def test_the_chart_has_two_sliders_and_two_heatmaps(payload):
     assert all(p["bind"]["input"] == "range" for p in params)
     assert params[0]["bind"]["step"] == 0.5
     assert len(spec["vconcat"][1]["hconcat"]) == 2
+    # Accuracy and gap live on different ranges: one colour scale each.
+    assert spec["vconcat"][1]["resolve"]["scale"]["color"] == "independent"
 
 
 def test_the_html_is_self_contained(payload):
