@@ -1,0 +1,208 @@
+"""Launch buttons and their set-up: Colab's first cell, Binder, the repository."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+from test_pairs import NOTEBOOKS
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"]
+
+
+def colab_cell(md: Path):
+    """The first code cell of a notebook: the one that sets Colab up."""
+    notebook = jupytext.read(md)
+    return next(cell for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_the_repository_is_named_once_with_its_branch():
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", REPO_URL)
+    assert CONFIG["repository"]["branch"] == "main"
+
+
+def test_launch_buttons_are_configured():
+    buttons = CONFIG["launch_buttons"]
+    assert buttons["colab_url"] == "https://colab.research.google.com"
+    assert buttons["binderhub_url"] == "https://mybinder.org"
+    assert buttons["thebe"] is True
+    theme = CONFIG["sphinx"]["config"]["html_theme_options"]
+    assert theme["use_download_button"] is True
+    # Without recursive_update, html_theme_options would drop the launch buttons.
+    assert CONFIG["sphinx"]["recursive_update"] is True
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_first_code_cell_sets_up_colab(md):
+    cell = colab_cell(md)
+    assert '"google.colab" in sys.modules' in cell.source
+    assert "remove-cell" in cell.metadata.get("tags", [])
+    # The same repository and branch as the launch buttons (forks: _config.yml).
+    assert REPO_URL in cell.source, f"{md.name}: the Colab cell names another repo"
+    assert "--branch=main" in cell.source
+
+
+def test_the_colab_cell_is_the_same_on_every_page():
+    sources = {colab_cell(md).source for md in NOTEBOOKS}
+    assert len(sources) == 1
+
+
+def run_cell(source: str, monkeypatch, *, on_colab: bool, book_dir_exists=False):
+    """Run the cell's code with subprocess.run recorded instead of executed."""
+    calls = []
+
+    def fake_run(args, **kwargs):
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    if on_colab:
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("colab"))
+    else:
+        monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setattr("os.path.isdir", lambda path: book_dir_exists)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    exec(compile(source, "<colab cell>", "exec"), {})
+    return calls
+
+
+def test_the_colab_cell_does_nothing_elsewhere(monkeypatch):
+    path_before = list(sys.path)
+    calls = run_cell(colab_cell(NOTEBOOKS[0]).source, monkeypatch, on_colab=False)
+    assert calls == []
+    assert sys.path == path_before
+
+
+def test_on_colab_the_cell_clones_the_repository_and_installs_the_package(
+    monkeypatch,
+):
+    calls = run_cell(colab_cell(NOTEBOOKS[0]).source, monkeypatch, on_colab=True)
+    clone, install = calls
+    assert clone[:2] == ["git", "clone"]
+    assert REPO_URL in clone
+    book_dir = clone[-1]
+    assert install[1:] == ["-m", "pip", "install", "--quiet", book_dir]
+    assert sys.path[0] == book_dir
+    # Run again (the clone exists): no second clone, pip is a no-op then.
+    calls = run_cell(
+        colab_cell(NOTEBOOKS[0]).source,
+        monkeypatch,
+        on_colab=True,
+        book_dir_exists=True,
+    )
+    assert [args[:2] for args in calls] == [[sys.executable, "-m"]]
+
+
+def _imports(source: str) -> list[tuple[str, int]]:
+    """(module, level) of every import in `source`, except optional ones.
+
+    Imports inside functions count (the notebooks call those functions);
+    imports guarded by `except ImportError` do not.
+    """
+    import ast
+
+    tree = ast.parse(source)
+    optional = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id == "ImportError"
+            for h in node.handlers
+        ):
+            optional.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in optional:
+            continue
+        if isinstance(node, ast.Import):
+            found += [(alias.name, 0) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            found.append((module, node.level))
+            # `from dropout_utils import charts` / `from . import charts`
+            found += [(f"{module}.{a.name}".strip("."), node.level) for a in node.names]
+    return found
+
+
+def _distributions_the_notebooks_need() -> set[str]:
+    """Distributions imported by the notebooks and the modules they reach."""
+    import importlib.metadata
+
+    package = ROOT / "dropout_utils"
+    module_to_dists = importlib.metadata.packages_distributions()
+    sources = [
+        cell.source
+        for md in NOTEBOOKS
+        for cell in jupytext.read(md).cells
+        if cell.cell_type == "code"
+    ]
+    seen_modules: set[str] = set()
+    needed: set[str] = set()
+    while sources:
+        # IPython magics and shell escapes are not Python.
+        code = "\n".join(
+            line
+            for line in sources.pop().splitlines()
+            if not line.lstrip().startswith(("%", "!"))
+        )
+        for name, level in _imports(code):
+            if level:  # relative: inside dropout_utils
+                name = f"dropout_utils.{name}".rstrip(".")
+            top = name.split(".")[0]
+            if top == "dropout_utils":
+                parts = name.split(".")[1:2]
+                for module in ["__init__", *parts]:
+                    path = package / f"{module}.py"
+                    if path.is_file() and module not in seen_modules:
+                        seen_modules.add(module)
+                        sources.append(path.read_text())
+            elif top and top not in sys.stdlib_module_names:
+                dists = module_to_dists.get(top)
+                assert dists, f"{top} is imported but not installed"
+                needed.add(_normal(dists[0]))
+    return needed
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _closure(requirements: list[str]) -> set[str]:
+    """The named distributions and everything they require, as installed."""
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    seen: set[str] = set()
+    todo = [Requirement(r) for r in requirements]
+    while todo:
+        req = todo.pop()
+        name = _normal(req.name)
+        if name in seen or (req.marker and not req.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        try:
+            requires = importlib.metadata.requires(req.name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo.extend(Requirement(r) for r in requires)
+    return seen
+
+
+def test_installing_the_package_brings_everything_it_imports():
+    # On Colab and Binder `pip install <repository>` is all the set-up there is.
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    provided = _closure(project["dependencies"])
+    missing = _distributions_the_notebooks_need() - provided
+    assert not missing, f"add to pyproject.toml's dependencies: {sorted(missing)}"
+    # Not imported by name: Altair's `to_html(inline=True)` loads it.
+    assert "vl-convert-python" in provided
