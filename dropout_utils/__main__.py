@@ -1,4 +1,5 @@
-"""Command line: `python -m dropout_utils data` prepares Fashion-MNIST."""
+"""Command line: `python -m dropout_utils data` prepares Fashion-MNIST, `vendor`
+fetches the scripts the book serves itself."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import sys
 
 COMMANDS = {
     "data": "find, unpack and check Fashion-MNIST",
+    "vendor": "fetch MathJax, require.js and the widget manager (npm registry)",
 }
 
 
@@ -22,6 +24,10 @@ def main(argv: list[str] | None = None) -> None:
         from .data import main as data_main
 
         data_main(rest)
+    elif command == "vendor":
+        from .offline import main as vendor_main
+
+        vendor_main(rest)
 
 
 if __name__ == "__main__":

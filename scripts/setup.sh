@@ -45,6 +45,13 @@ if [ ! -x /usr/bin/chromium ]; then
         || echo "setup: could not install chromium; browser tests will be skipped"
 fi
 
+# npm fetches the scripts the site serves itself (MathJax, require.js, the
+# widget manager) from the npm registry; step 5 below.
+if ! command -v npm >/dev/null 2>&1; then
+    apt_install npm \
+        || echo "setup: could not install npm; the book cannot be built without it"
+fi
+
 # 2. The virtual environment. Debian's Python needs python3-venv for it.
 if [ ! -x "$VENV/bin/python" ]; then
     if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
@@ -72,3 +79,8 @@ fi
 
 # 4. The data: unpacked, checked and cached where the notebooks find it.
 "$VENV/bin/python" -m dropout_utils data
+
+# 5. MathJax, require.js and the widget manager at pinned versions, checked
+#    against their pinned SHA-512, into the venv (once per pin); the book
+#    serves them from its own _static/ instead of public CDNs.
+"$VENV/bin/python" -m dropout_utils vendor
