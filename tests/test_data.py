@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,6 +33,9 @@ from dropout_utils.data import (
     raw_dir,
     unpack_system_copy,
 )
+
+#: The real download step, before `_no_network` replaces it in every test.
+REAL_DOWNLOAD = data_module._download
 
 
 @pytest.fixture(autouse=True)
@@ -280,6 +284,51 @@ def test_failed_download_is_reported(monkeypatch, tmp_path, empty_dir):
         prepare_fashion_mnist(
             tmp_path / "root", download=True, system_dir=empty_dir, checksums=None
         )
+
+
+def test_without_the_debian_package_the_default_path_downloads(
+    monkeypatch, tmp_path, tiny_data
+):
+    """Colab's case: no $FASHION_MNIST_ROOT, no Debian package, internet.
+
+    torchvision's download is replaced by a fake that writes the tiny files
+    where torchvision would, so the test needs no network.
+    """
+    import torchvision.datasets
+
+    monkeypatch.setattr(data_module, "_download", REAL_DOWNLOAD)
+    monkeypatch.delenv(DATA_ENV_VAR, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(data_module, "DEBIAN_DIR", tmp_path / "no-such-package")
+    downloads = []
+
+    class FakeFashionMNIST:
+        def __init__(self, root, train=True, download=False):
+            assert download, "the loader must ask torchvision to download"
+            downloads.append((Path(root), train))
+            tiny_data.write_raw(Path(root))
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", FakeFashionMNIST)
+    sums = {
+        name: hashlib.md5(b).hexdigest() for name, b in tiny_data.file_bytes().items()
+    }
+
+    root = prepare_fashion_mnist(checksums=sums)
+
+    expected_root = tmp_path / "home" / ".cache" / "dropout-book"
+    assert root == expected_root
+    assert sorted(train for _, train in downloads) == [False, True]
+    # torchvision downloaded into a scratch folder, removed afterwards.
+    assert all(scratch.parent == expected_root for scratch, _ in downloads)
+    assert files_under(expected_root) == sorted(
+        [f"FashionMNIST/raw/{name}" for name in ALL_FILES]
+        + ["FashionMNIST/raw/.verified.json"]
+    )
+    # The next call finds the files and does not download again.
+    downloads.clear()
+    assert prepare_fashion_mnist(checksums=sums) == expected_root
+    assert downloads == []
 
 
 # --------------------------------------------------------------------------
