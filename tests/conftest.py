@@ -1,9 +1,11 @@
-"""Shared fixtures and helpers for the dropout_utils unit tests."""
+"""Shared fixtures and helpers for the unit tests and the book's tests."""
 
 from __future__ import annotations
 
 import gzip
 import struct
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -197,3 +199,40 @@ def _close_pyplot_figures():
     plt.close("all")
     yield
     plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory) -> Path:
+    """The book built once per test session into an empty folder.
+
+    Nothing is reused from an earlier build (execution included), and every
+    test that reads pages (tests/test_book.py, tests/test_site.py) shares it.
+    Returns the build's `_build` folder.
+    """
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("book")
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            str(root),
+            "--path-output",
+            str(out),
+            "-W",
+            "-n",
+            "--keep-going",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    build = out / "_build"
+    reports = build / "html" / "reports"
+    details = ""
+    if reports.is_dir():
+        details = "\n".join(p.read_text() for p in reports.glob("**/*.log"))
+    assert result.returncode == 0, (
+        f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+        f"\n{details}"
+    )
+    return build

@@ -4,48 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.book
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """Build into an empty folder: nothing is reused from an earlier build."""
-    out = tmp_path_factory.mktemp("book")
-    result = subprocess.run(
-        [
-            str(BIN / "jupyter-book"),
-            "build",
-            str(ROOT),
-            "--path-output",
-            str(out),
-            "-W",
-            "-n",
-            "--keep-going",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    build = out / "_build"
-    reports = build / "html" / "reports"
-    details = ""
-    if reports.is_dir():
-        details = "\n".join(p.read_text() for p in reports.glob("**/*.log"))
-    assert result.returncode == 0, (
-        f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
-        f"\n{details}"
-    )
-    return build
+# `built`, the one clean build of the book per test session, is in conftest.py.
 
 
 def page(build: Path, name: str) -> str:
@@ -274,8 +243,4 @@ def test_moving_a_slider_redraws_the_curves_in_a_real_browser(built):
     assert "p1 = 0.2" in title_before
     assert len(after) == 3
     assert after != before
-    # sphinx-thebe's configuration script is included twice on every page by
-    # the current theme, which redeclares a constant; that error is not the
-    # chart's (see the README's known limitations). Anything else is.
-    chart_errors = [e for e in errors if "THEBE_JS_URL" not in e]
-    assert chart_errors == []
+    assert errors == []
