@@ -16,6 +16,7 @@ from test_pairs import NOTEBOOKS
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 REPO_URL = CONFIG["repository"]["url"]
+CHAPTERS_DIR = ROOT / "chapters"
 
 
 def colab_cell(md: Path):
@@ -206,3 +207,86 @@ def test_installing_the_package_brings_everything_it_imports():
     assert not missing, f"add to pyproject.toml's dependencies: {sorted(missing)}"
     # Not imported by name: Altair's `to_html(inline=True)` loads it.
     assert "vl-convert-python" in provided
+
+
+# --- Live Code (Thebe) -------------------------------------------------------
+# Thebe runs, in a Binder kernel, only the code cells that the page shows:
+# cells tagged remove-cell or remove-input are not in the HTML. A shown cell
+# that needs a name defined only by a removed cell fails under Live Code.
+
+HIDDEN_FROM_THEBE = {"remove-cell", "remove-input"}
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell reads from the notebook's globals, names it defines)."""
+    import symtable
+
+    code = "\n".join(
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    )
+    top = symtable.symtable(code, "<cell>", "exec")
+    used, defined = set(), set()
+    for symbol in top.get_symbols():
+        if symbol.is_assigned() or symbol.is_imported() or symbol.is_namespace():
+            defined.add(symbol.get_name())
+        elif symbol.is_referenced():
+            used.add(symbol.get_name())
+    tables = list(top.get_children())
+    while tables:
+        table = tables.pop()
+        tables.extend(table.get_children())
+        used.update(
+            s.get_name()
+            for s in table.get_symbols()
+            if s.is_global() and s.is_referenced()
+        )
+    return used, defined
+
+
+def names_missing_under_thebe(notebook) -> dict[int, list[str]]:
+    """Shown cells that read names only removed cells define: {cell: names}."""
+    import builtins
+
+    known = set(dir(builtins)) | {"display", "get_ipython"}
+    missing = {}
+    for index, cell in enumerate(notebook.cells):
+        tags = set(cell.metadata.get("tags", []))
+        if cell.cell_type != "code" or tags & HIDDEN_FROM_THEBE:
+            continue
+        used, defined = _names(cell.source)
+        if used - known - defined:
+            missing[index] = sorted(used - known - defined)
+        known |= defined
+    return missing
+
+
+def says_live_code_falls_short(md: Path) -> bool:
+    text = md.read_text()
+    return all(word in text for word in ("**Live Code**", "**Binder**", "**Colab**"))
+
+
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_shown_cells_run_on_their_own_under_live_code(md):
+    missing = names_missing_under_thebe(jupytext.read(md))
+    if missing:
+        assert says_live_code_falls_short(md), (
+            f"{md.name}: under Live Code these shown cells miss names that only "
+            f"removed cells define: {missing}. Show the defining cell (hide-input "
+            "instead of remove-cell), or say on the page that Live Code falls "
+            "short and point to Binder and Colab."
+        )
+
+
+def test_the_live_code_check_sees_a_name_from_a_removed_cell():
+    notebook = jupytext.reads(
+        "```{code-cell} ipython3\n:tags: [remove-cell]\n\nx = 1\n```\n\n"
+        "```{code-cell} ipython3\nimport math\n\n\ndef f():\n    return math.pi\n"
+        "\n\nprint(x + f())\n```\n",
+        fmt="md:myst",
+    )
+    assert names_missing_under_thebe(notebook) == {1: ["x"]}
+
+
+def test_the_explorer_page_sends_the_live_panel_to_binder_or_colab():
+    # ipywidgets need a full notebook front end; Live Code's is not one.
+    assert says_live_code_falls_short(CHAPTERS_DIR / "explorer.md")
