@@ -290,3 +290,77 @@ def test_the_live_code_check_sees_a_name_from_a_removed_cell():
 def test_the_explorer_page_sends_the_live_panel_to_binder_or_colab():
     # ipywidgets need a full notebook front end; Live Code's is not one.
     assert says_live_code_falls_short(CHAPTERS_DIR / "explorer.md")
+
+
+# --- Binder (repo2docker) ----------------------------------------------------
+# No Docker engine here: these check the files against each other and against
+# the book's own requirements, which is what a Binder build would trip over.
+
+BINDER = ROOT / "binder"
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """A requirements file's lines, with `-r` includes expanded (as pip does,
+    relative to the including file); comments and blank lines dropped."""
+    lines = []
+    for raw in path.read_text().splitlines():
+        line = raw.split(" #")[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("-r "):
+            lines.extend(requirement_lines(path.parent / line[3:].strip()))
+        else:
+            lines.append(line)
+    return lines
+
+
+def requirement_names(lines: list[str]) -> set[str]:
+    from packaging.requirements import Requirement
+
+    return {_normal(Requirement(line).name) for line in lines if line[0] != "-"}
+
+
+def test_binder_uses_python_3_11():
+    assert (BINDER / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_binder_installs_cpu_torch_first_then_the_book_and_the_package():
+    lines = requirement_lines(BINDER / "requirements.txt")
+    assert lines[0] == "--extra-index-url https://download.pytorch.org/whl/cpu"
+    names = requirement_names(lines)
+    assert {"torch", "torchvision"} <= names
+    # Editable, so that dropout_utils finds results/ beside it (the explorer).
+    assert "-e ." in lines
+
+
+def test_binder_covers_every_package_the_book_needs():
+    binder = requirement_names(requirement_lines(BINDER / "requirements.txt"))
+    book = requirement_names(requirement_lines(ROOT / "requirements.txt"))
+    assert book <= binder, f"missing on Binder: {sorted(book - binder)}"
+    # ... and what the notebooks import (`-e .` brings pyproject's dependencies).
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    provided = _closure(sorted(binder) + project["dependencies"])
+    assert _distributions_the_notebooks_need() <= provided
+
+
+def test_binder_provides_the_dataset_package_and_prepares_the_data():
+    apt = (BINDER / "apt.txt").read_text().split()
+    assert "dataset-fashion-mnist" in apt
+    post_build = BINDER / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    text = post_build.read_text()
+    assert text.startswith("#!")
+    assert "python -m dropout_utils data" in text
+
+
+def test_the_data_command_that_post_build_runs_exists():
+    result = subprocess.run(
+        [sys.executable, "-m", "dropout_utils", "data", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "--no-download" in result.stdout
