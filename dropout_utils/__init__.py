@@ -1,5 +1,6 @@
 """Helpers for the dropout chapter: layers, data, models, training, plots."""
 
+from .activations import ActivationStats
 from .data import (
     FashionMNIST,
     FashionMNISTError,
@@ -12,7 +13,9 @@ from .data import (
 from .explorer import DropoutExplorer
 from .figures import dropout_mlp_figure
 from .layers import Dropout, check_drop_prob, dropout_layer
+from .mc_dropout import mc_dropout, mc_predict
 from .models import DropoutMLP, concise_mlp, copy_weights, init_normal
+from .noise import DropConnectLinear, GaussianNoise, dropout_matching_std
 from .plotting import LiveCurves, plot_history
 from .training import (
     EpochStats,
@@ -27,12 +30,15 @@ from .training import (
 )
 
 __all__ = [
+    "ActivationStats",
+    "DropConnectLinear",
     "Dropout",
     "DropoutExplorer",
     "DropoutMLP",
     "EpochStats",
     "FashionMNIST",
     "FashionMNISTError",
+    "GaussianNoise",
     "History",
     "LiveCurves",
     "StopTraining",
@@ -43,11 +49,14 @@ __all__ = [
     "concise_mlp",
     "copy_weights",
     "dropout_layer",
+    "dropout_matching_std",
     "dropout_mlp_figure",
     "evaluate_accuracy",
     "fashion_mnist_batches",
     "init_normal",
     "load_fashion_mnist",
+    "mc_dropout",
+    "mc_predict",
     "pick_device",
     "plot_history",
     "prepare_fashion_mnist",
