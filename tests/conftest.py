@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 import subprocess
 import sys
@@ -207,8 +208,12 @@ def built(tmp_path_factory) -> Path:
 
     Nothing is reused from an earlier build (execution included), and every
     test that reads pages (tests/test_book.py, tests/test_site.py) shares it.
-    Returns the build's `_build` folder.
+    Returns the build's `_build` folder. To rerun the page tests against a
+    build you already have, set DROPOUT_BOOK_BUILD to its `_build` folder.
     """
+    reuse = os.environ.get("DROPOUT_BOOK_BUILD")
+    if reuse:
+        return Path(reuse).resolve()
     root = Path(__file__).resolve().parents[1]
     out = tmp_path_factory.mktemp("book")
     result = subprocess.run(
