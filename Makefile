@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: book test setup lint format clean bench sweep sync
+.PHONY: book test setup lint format clean bench sweep sync pdf
 
 book: setup  ## install everything, then build the book with execution
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -29,6 +29,9 @@ bench: setup  ## time our training path against the seed's and the hardware
 
 sweep: setup  ## rerun the p1/p2 sweep of the explorer page (resumable)
 	$(BIN)/python -m dropout_utils.sweep
+
+pdf: book  ## print the built book into _build/pdf/dropout-book.pdf (Chromium)
+	$(BIN)/python scripts/make_pdf.py
 
 sync:  ## update each chapter's paired .ipynb (for Colab) from its .md, or back
 	$(BIN)/jupytext --sync $$(grep -l '^kernelspec:' chapters/*.md)
