@@ -67,8 +67,10 @@ async () => {
 """
 
 # Print every panel of a tab set, each under its own label, and keep the
-# theme's buttons out of the way.
+# theme's buttons out of the way. No animations: a fold that has just opened
+# would otherwise still be fading in (transparent) when the page is printed.
 PRINT_CSS = """
+*, *::before, *::after { animation: none !important; transition: none !important; }
 .sd-tab-set { display: block !important; }
 .sd-tab-set > label { display: block !important; font-weight: bold;
   border: none !important; margin-top: 0.8em; }
@@ -90,10 +92,12 @@ def toc_pages(root: Path = ROOT) -> list[str]:
 @contextlib.contextmanager
 def serve(directory: Path) -> Iterator[str]:
     """Serve `directory` on a free local port; yields the base URL."""
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(directory)
-    )
-    handler.log_message = lambda *args: None  # keep the terminal quiet
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):  # keep the terminal quiet
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(directory))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -123,13 +123,19 @@ def test_math_is_typeset_not_left_as_tex(pdf):
     text = "".join(page.extract_text() for page in pdf.pages)
     for tex in (r"\(", r"\)", r"\[", r"\frac", r"\mathbf", r"\begin{", "$$"):
         assert tex not in text, f"raw TeX {tex!r} in the PDF"
-    # MathJax's CHTML output draws formulas with its own web fonts.
+    # MathJax's CHTML output draws formulas with its own web fonts, which
+    # Chromium embeds as Type 3 fonts named after them.
     fonts = set()
     for page in pdf.pages:
         resources = page.get("/Resources") or {}
         for font in (resources.get("/Font") or {}).values():
-            fonts.add(str(font.get_object().get("/BaseFont")))
-    assert any("MJX" in font for font in fonts), sorted(fonts)
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            name = font.get("/BaseFont") or (
+                descriptor and descriptor.get_object().get("/FontName")
+            )
+            fonts.add(str(name))
+    assert any("MathJax_Math-Italic" in font for font in fonts), sorted(fonts)
 
 
 @book
