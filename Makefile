@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: book test setup lint format clean bench sweep sync pdf assignment
+.PHONY: book test setup lint format clean bench sweep frameworks sync pdf assignment
 
 book: setup  ## install everything, then build the book with execution
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -29,6 +29,9 @@ bench: setup  ## time our training path against the seed's and the hardware
 
 sweep: setup  ## rerun the p1/p2 sweep of the explorer page (resumable)
 	$(BIN)/python -m dropout_utils.sweep
+
+frameworks: setup  ## TensorFlow, Paddle, MindSpore, MXNet: envs, layer tests, stored runs
+	bash scripts/frameworks.sh
 
 assignment: setup  ## otter assign: student and autograder versions in _build/assignment
 	$(BIN)/otter assign -v assignments/dropout/dropout-assignment.ipynb _build/assignment
