@@ -364,3 +364,28 @@ def test_the_data_command_that_post_build_runs_exists():
     )
     assert result.returncode == 0, result.stderr
     assert "--no-download" in result.stdout
+
+
+# --- The buttons in the built pages -------------------------------------------
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("md", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_built_page_launches_and_downloads_its_notebook(built, md):
+    name = md.relative_to(ROOT).with_suffix("").as_posix()  # chapters/<page>
+    html_dir = built / "html"
+    page = (html_dir / f"{name}.html").read_text()
+    repo = REPO_URL.removeprefix("https://github.com/")
+    colab = f"https://colab.research.google.com/github/{repo}/blob/main/{name}.ipynb"
+    binder = f"https://mybinder.org/v2/gh/{repo}/main?urlpath=lab/tree/{name}.ipynb"
+    assert f'href="{colab}"' in page
+    assert f'href="{binder}"' in page
+    assert "initThebeSBT()" in page  # the Live Code button
+    for suffix in (".ipynb", ".md"):
+        assert f'href="../_sources/{name}{suffix}"' in page
+        assert (html_dir / "_sources" / f"{name}{suffix}").is_file()
+    # The .ipynb download is the executed notebook, outputs included.
+    import nbformat
+
+    downloaded = nbformat.read(html_dir / "_sources" / f"{name}.ipynb", as_version=4)
+    assert any(cell.get("outputs") for cell in downloaded.cells)
