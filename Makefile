@@ -2,7 +2,7 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: book test setup lint format clean bench sweep frameworks sync pdf assignment
+.PHONY: book test setup lint format clean bench sweep frameworks sync pdf assignment student
 
 book: setup  ## install everything, then build the book with execution
 	$(BIN)/jupyter-book build . -W -n --keep-going
@@ -38,6 +38,9 @@ assignment: setup  ## otter assign: student and autograder versions in _build/as
 
 pdf: book  ## print the built book into _build/pdf/dropout-book.pdf (Chromium)
 	$(BIN)/python scripts/make_pdf.py
+
+student: setup  ## the book without solutions, into _build/student/_build/html
+	$(BIN)/python scripts/build_student.py
 
 sync:  ## update each chapter's paired .ipynb (for Colab) from its .md, or back
 	$(BIN)/jupytext --sync $$(grep -l '^kernelspec:' chapters/*.md)

@@ -318,7 +318,8 @@ def _memory(location: str):
 
 
 @functools.lru_cache(maxsize=1)
-def _fashion_mnist() -> FashionMNIST:
+def fashion_mnist() -> FashionMNIST:
+    """Fashion-MNIST, loaded once per process and shared by every run."""
     return data.load_fashion_mnist()
 
 
@@ -339,7 +340,7 @@ def run(
     """
     if not isinstance(config, RunConfig):
         raise TypeError(f"config must be a RunConfig, got {type(config).__name__}")
-    dataset = _fashion_mnist() if dataset is None else dataset
+    dataset = fashion_mnist() if dataset is None else dataset
     location = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     location.mkdir(parents=True, exist_ok=True)
     cached = _memory(str(location)).cache(_train_run, ignore=["dataset"])
