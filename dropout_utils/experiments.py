@@ -19,6 +19,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -186,30 +187,44 @@ def hidden_layers(net: nn.Sequential) -> dict[str, nn.Module]:
     return {f"hidden {i}": relu for i, relu in enumerate(relus, 1)}
 
 
-#: The modules whose source decides what a run computes.
-DEPENDENCIES: tuple[ModuleType, ...] = (
+#: The code whose source decides what a run computes: whole modules where
+#: a run uses most of them, single functions and classes elsewhere, so that
+#: editing an unrelated part of, say, `layers.py` does not retrain anything.
+#: This module itself is always added.
+DEPENDENCIES: tuple[ModuleType | type | Callable, ...] = (
     activations,
-    data,
-    layers,
-    models,
     noise,
-    training,
+    layers.check_drop_prob,
+    models.init_normal,
+    data.TensorBatches,
+    training.TrainConfig,
+    training.EpochStats,
+    training.History,
+    training.pick_device,
+    training.evaluate_accuracy,
+    training.train_epoch,
+    training.train,
 )
 
 
-def code_version(modules: tuple[ModuleType, ...] | None = None) -> str:
-    """A hash of the source of `modules` (default: everything a run uses).
+def code_version(objects: tuple | None = None) -> str:
+    """A hash of the source of `objects` (default: everything a run uses).
 
     joblib already notices edits to the cached function itself; this key
-    adds the helpers it calls, this module included.
+    adds the helpers it calls, this module included, and PyTorch's version.
     """
     import sys
 
-    modules = (*DEPENDENCIES, sys.modules[__name__]) if modules is None else modules
+    objects = (*DEPENDENCIES, sys.modules[__name__]) if objects is None else objects
     digest = hashlib.sha256()
-    for module in modules:
-        digest.update(module.__name__.encode())
-        digest.update(inspect.getsource(module).encode())
+    for obj in objects:
+        name = (
+            f"{obj.__module__}.{obj.__qualname__}"
+            if hasattr(obj, "__qualname__")
+            else obj.__name__
+        )
+        digest.update(name.encode())
+        digest.update(inspect.getsource(obj).encode())
     digest.update(torch.__version__.encode())
     return digest.hexdigest()[:16]
 

@@ -82,16 +82,37 @@ def test_the_default_key_follows_the_source_of_the_helpers(
     )
 
 
-def test_code_version_covers_the_modules_a_run_uses():
-    names = {module.__name__ for module in ex.DEPENDENCIES}
+def test_code_version_covers_the_code_a_run_uses():
+    names = {getattr(obj, "__qualname__", obj.__name__) for obj in ex.DEPENDENCIES}
     assert {
         "dropout_utils.noise",
-        "dropout_utils.training",
-        "dropout_utils.data",
         "dropout_utils.activations",
+        "train",
+        "train_epoch",
+        "evaluate_accuracy",
+        "TensorBatches",
+        "init_normal",
     } <= names
     assert ex.code_version() == ex.code_version()
     assert ex.code_version((ex.noise,)) != ex.code_version((ex.layers,))
+
+
+def test_an_unrelated_edit_keeps_the_key(monkeypatch):
+    before = ex.code_version()
+    real_getsource = ex.inspect.getsource
+
+    def edited(obj):
+        source = real_getsource(obj)
+        return source + "\n# edited\n" if obj is ex.layers.dropout_layer else source
+
+    monkeypatch.setattr(ex.inspect, "getsource", edited)
+    assert ex.code_version() == before
+    monkeypatch.setattr(
+        ex.inspect,
+        "getsource",
+        lambda obj: real_getsource(obj) + ("#" if obj is ex.training.train else ""),
+    )
+    assert ex.code_version() != before
 
 
 def test_other_data_is_another_key(toy_data, tmp_path):
