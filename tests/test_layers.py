@@ -409,3 +409,39 @@ def test_module_has_no_parameters_and_works_inside_sequential():
     assert not layer.training
     X = torch.randn(2, 4)
     torch.testing.assert_close(net(X), net[0](X))
+
+
+# --------------------------------------------------------------------------
+# The 16-bit masks of dropout_layer (see the comment in layers.py)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lane", range(4))
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_each_16_bit_lane_of_a_random_word_drops_at_rate_p(p, lane):
+    # Four mask entries share one 64-bit random word: every quarter of it,
+    # its sign bit included, must be uniform, or some positions would be
+    # dropped more often than others.
+    out = dropout_layer(torch.ones(4 * LARGE // 4), p, generator=seeded(11))
+    frac = float((out.view(-1, 4)[:, lane] == 0).double().mean())
+    assert abs(frac - p) < binomial_tolerance(p, LARGE // 4)
+
+
+@pytest.mark.parametrize("numel", [1, 3, 5, 7, 1001])
+def test_sizes_that_are_not_a_multiple_of_four(numel):
+    X = torch.ones(numel)
+    outs = torch.stack([dropout_layer(X, 0.5, generator=seeded(s)) for s in range(64)])
+    assert outs.shape == (64, numel)
+    assert set(outs.unique().tolist()) <= {0.0, 2.0}
+    # Every position is dropped sometimes and kept sometimes over 64 draws.
+    assert ((outs == 0).any(dim=0) & (outs == 2).any(dim=0)).all()
+
+
+def test_probabilities_below_the_mask_resolution_round_to_the_nearest_level():
+    X = torch.ones(1_000)
+    assert dropout_layer(X, 1e-6) is X  # rounds to p = 0: nothing dropped
+    almost_one = dropout_layer(X, 1 - 1e-6)  # rounds to p = 1: all dropped
+    assert torch.equal(almost_one, torch.zeros_like(X))
+    # The smallest representable p, 1/65536, does drop elements.
+    out = dropout_layer(torch.ones(4 * LARGE), 1 / 65536, generator=seeded(2))
+    assert 0 < int((out == 0).sum()) < 200  # about 61 expected
