@@ -43,6 +43,10 @@ class SweepSettings:
     batch_size: int = 256
     seed: int = 0  # the same seed for every setting: common random numbers
     grid: tuple[float, ...] = GRID
+    # PyTorch CPU threads while training. One thread gives the same numbers
+    # bit for bit whatever else the machine is doing; with several, a busy
+    # machine can change how the work is split and with it the rounding.
+    threads: int = 1
 
 
 @dataclass
@@ -71,6 +75,17 @@ def run_setting(
 ) -> SweepRun:
     """Train the chapter's model once with dropout probabilities (p1, p2)."""
     start = time.perf_counter()
+    threads_before = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        return _run_setting(p1, p2, settings, data, start)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run_setting(
+    p1: float, p2: float, settings: SweepSettings, data: FashionMNIST, start: float
+) -> SweepRun:
     train_iter, test_iter = fashion_mnist_batches(
         settings.batch_size, data=data, seed=settings.seed
     )
@@ -195,13 +210,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--epochs", type=int, default=10, help="epochs per run")
     parser.add_argument(
-        "--threads", type=int, default=None, help="PyTorch CPU threads to use"
+        "--threads",
+        type=int,
+        default=1,
+        help="PyTorch CPU threads per run (default 1: the same numbers on a "
+        "busy machine; more threads are faster but may round differently "
+        "under load)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    settings = SweepSettings(num_epochs=args.epochs)
+    if args.threads < 1:
+        parser.error("--threads must be at least 1")
+    settings = SweepSettings(num_epochs=args.epochs, threads=args.threads)
     try:
         payload = run_sweep(
             args.output, load_fashion_mnist(), settings, fresh=args.fresh

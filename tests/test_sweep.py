@@ -110,3 +110,27 @@ def test_a_damaged_file_gives_a_clear_error(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ValueError, match=message):
         sweep.load_sweep(path)
+
+
+def test_a_run_trains_on_the_settings_threads_and_restores_the_count(
+    tiny_data, monkeypatch
+):
+    seen = []
+    original = sweep._run_setting
+
+    def spy(*args):
+        seen.append(torch.get_num_threads())
+        return original(*args)
+
+    monkeypatch.setattr(sweep, "_run_setting", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        settings = sweep.SweepSettings(
+            num_epochs=1, lr=0.1, batch_size=16, grid=GRID, threads=1
+        )
+        sweep.run_setting(0.1, 0.2, settings, tiny_data)
+        assert seen == [1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
