@@ -85,6 +85,7 @@ class DropoutExplorer:
         # One figure, redrawn and rendered to PNG: nothing enters pyplot, so
         # no figure leaks however many runs are made.
         self.figure = Figure(figsize=(9, 3), dpi=90)
+        self._setup_axes()
 
         def slider(description: str, value: float) -> widgets.FloatSlider:
             # continuous_update=False: a drag does not fire on every value.
@@ -249,38 +250,88 @@ class DropoutExplorer:
         with self._draw_lock:
             self._draw_runs(finished, current)
 
-    def _draw_runs(
-        self, finished: list[ExplorerRun], current: ExplorerRun | None
-    ) -> None:
-        fig = self.figure
-        fig.clear()
-        axes = fig.subplots(1, 3)
+    def _setup_axes(self) -> None:
+        """Create the three axes once; redraws only update their lines."""
+        self._axes = self.figure.subplots(1, 3)
         titles = ("training loss", "training accuracy (dropout on)", "test accuracy")
-        for ax, title in zip(axes, titles, strict=True):
+        for ax, title in zip(self._axes, titles, strict=True):
             ax.set_title(title, fontsize=10)
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
-        for index, run in enumerate(finished):
+        # Fixed margins instead of tight_layout(): the layout engine measures
+        # every tick label on each call and would cost as much as the drawing.
+        self.figure.subplots_adjust(
+            left=0.05, right=0.99, bottom=0.16, top=0.9, wspace=0.22
+        )
+        self._drawn_runs: list[ExplorerRun] = []  # finished runs already drawn
+        self._live: tuple[ExplorerRun, list] | None = None  # running run, lines
+
+    def _draw_runs(
+        self, finished: list[ExplorerRun], current: ExplorerRun | None
+    ) -> None:
+        """Bring the lines up to date, then render the figure to PNG.
+
+        Lines are created once per run and afterwards only get new data, so a
+        redraw costs one rendering of the figure and nothing more.
+        """
+        axes = self._axes
+        drawn = self._drawn_runs
+        if len(finished) < len(drawn) or any(
+            a is not b for a, b in zip(drawn, finished, strict=False)
+        ):  # the runs were cleared
+            for ax in axes:
+                for line in list(ax.lines):
+                    line.remove()
+            self._drawn_runs, self._live = [], None
+        if self._live is not None and self._live[0] is not current:
+            for line in self._live[1]:  # the run ended: redraw it faded
+                line.remove()
+            self._live = None
+        for run in finished[len(self._drawn_runs) :]:
+            index = len(self._drawn_runs)
             self._plot_run(axes, run, _PALETTE[index % len(_PALETTE)], faded=True)
+            self._drawn_runs.append(run)
         if current is not None:
-            self._plot_run(axes, current, "black", faded=False)
+            if self._live is None:
+                lines = self._plot_run(axes, current, "black", faded=False)
+                self._live = (current, lines)
+            else:
+                self._update_lines(self._live[1], current)
+        for ax in axes:
+            ax.relim()
+            ax.autoscale_view()
         if finished or current is not None:
             axes[2].legend(fontsize=7, loc="lower right")
-        fig.tight_layout()
-        self.plot.value = figure_to_png(fig)
+        elif axes[2].get_legend() is not None:
+            axes[2].get_legend().remove()
+        self.plot.value = figure_to_png(self.figure)
 
     @staticmethod
-    def _plot_run(axes, run: ExplorerRun, color: str, faded: bool) -> None:
+    def _curves(run: ExplorerRun) -> list[tuple[list[float], list[float]]]:
+        loss_x = [x for x, _ in run.loss_trace]
+        loss_y = [y for _, y in run.loss_trace]
+        epochs = run.history.column("epoch")
+        return [
+            (loss_x, loss_y),
+            (epochs, run.history.column("train_acc")),
+            (epochs, run.history.column("test_acc")),
+        ]
+
+    @classmethod
+    def _plot_run(cls, axes, run: ExplorerRun, color: str, faded: bool) -> list:
         style = {"color": color, "alpha": 0.35 if faded else 1.0, "lw": 1.2}
         label = run.label + ("" if faded else " (running)")
-        if run.loss_trace:
-            xs, ys = zip(*run.loss_trace, strict=True)
-            axes[0].plot(xs, ys, **style)
-        epochs = run.history.column("epoch")
-        axes[1].plot(epochs, run.history.column("train_acc"), "o-", ms=3, **style)
-        axes[2].plot(
-            epochs, run.history.column("test_acc"), "o-", ms=3, label=label, **style
-        )
+        (loss, train_acc, test_acc) = cls._curves(run)
+        return [
+            axes[0].plot(*loss, **style)[0],
+            axes[1].plot(*train_acc, "o-", ms=3, **style)[0],
+            axes[2].plot(*test_acc, "o-", ms=3, label=label, **style)[0],
+        ]
+
+    @classmethod
+    def _update_lines(cls, lines: list, run: ExplorerRun) -> None:
+        for line, (xs, ys) in zip(lines, cls._curves(run), strict=True):
+            line.set_data(xs, ys)
 
     def _render_table(self) -> None:
         with self._lock:
