@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -35,18 +36,53 @@ def headings(page_html: str) -> list[str]:
     return [" ".join(plain(text).split()) for _, text in found]
 
 
+class _BlockText(HTMLParser):
+    """Text of every element whose class names an exercise or a solution,
+    split into runs wherever math or a code block interrupts it."""
+
+    VOID = frozenset({"br", "img", "input", "hr", "meta", "link", "wbr", "source"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blocks: list[list[str]] = []
+        self.depth = 0  # inside a block: nesting depth of open elements
+        self.skip = 0  # inside math or code: nesting depth there
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        if self.depth:
+            self.depth += 1
+            if self.skip:
+                self.skip += 1
+            elif "math" in classes or tag == "pre":
+                self.skip = 1
+                self.blocks[-1].append("")  # start a new run after it
+        elif {"exercise", "solution"} & set(classes) and tag in ("div", "section"):
+            self.depth = 1
+            self.blocks.append([""])
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID or not self.depth:
+            return
+        self.depth -= 1
+        if self.skip:
+            self.skip -= 1
+
+    def handle_data(self, data):
+        if self.depth and not self.skip:
+            self.blocks[-1][-1] += data
+
+
 def exercise_snippets(page_html: str) -> list[str]:
     """Some words of every exercise and solution: the longest run of text
-    between two pieces of math, up to eight words."""
-    blocks = re.findall(
-        r'<div[^>]*class="[^"]*\b(?:exercise|solution)\b[^"]*"[^>]*>(.*?)</div>',
-        page_html,
-        flags=re.S,
-    )
+    between two pieces of math or code, up to eight words."""
+    parser = _BlockText()
+    parser.feed(page_html)
     snippets = []
-    for block in blocks:
-        runs = re.split(r"<(?:span|div) class=\"math", block)
-        longest = max((" ".join(plain(run).split()) for run in runs), key=len)
+    for runs in parser.blocks:
+        longest = max((" ".join(run.split()) for run in runs), key=len)
         if len(longest.split()) >= 3:
             snippets.append(" ".join(longest.split()[:8]))
     return snippets
