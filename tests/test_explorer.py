@@ -154,3 +154,34 @@ def test_a_failing_run_reports_in_the_panel(explorer, tiny_data):
     train_once(explorer, epochs=1)
     assert explorer.status.value.startswith("The run failed: epoch 1:")
     assert not explorer.train_button.disabled
+
+
+def test_the_first_point_is_drawn_at_once_even_with_rare_redraws(tiny_data):
+    panel = DropoutExplorer(tiny_data, batch_size=64, redraw_seconds=3600.0)
+    shown = []
+    original = panel._draw_runs
+
+    def spy(finished, current):
+        original(finished, current)
+        if current is not None:
+            shown.append(len(current.loss_trace))
+
+    panel._draw_runs = spy
+    train_once(panel, epochs=2)
+    (run,) = panel.runs
+    # Redraws are an hour apart, yet the run's first loss was drawn at once,
+    # then each epoch's end: 1 point, 8 points (epoch 1), 16 points (epoch 2).
+    assert shown == [1, 8, 16]
+    assert run.started_at <= run.first_drawn_at
+    assert run.first_drawn_at - run.started_at < 30
+
+
+def test_finished_runs_keep_their_lines_when_the_next_run_is_drawn(explorer):
+    train_once(explorer, epochs=1)
+    first_lines = list(explorer.figure.axes[2].lines)
+    train_once(explorer, epochs=1)
+    lines = explorer.figure.axes[2].lines
+    # The first run's faded line is the same object: only new lines are added.
+    assert len(lines) == 2
+    assert lines[0] is first_lines[0]
+    assert all(line.get_alpha() < 1 for line in lines)
