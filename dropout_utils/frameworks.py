@@ -27,16 +27,37 @@ FRAMEWORKS = {
 }
 #: The two models each run trains, as named in the results files.
 MODELS = ("from scratch", "concise")
-RESULTS_DIR = Path(__file__).resolve().parents[1] / "frameworks" / "results"
+
+#: Where the book's repository may be: this package's parent (a checkout with
+#: the package installed in place), the current folder or one above it
+#: (Binder, a notebook in chapters/), and where the pages' first cell clones
+#: it on Colab, which installs a copy of the package elsewhere.
+_REPOSITORY_CANDIDATES = (
+    Path(__file__).resolve().parents[1],
+    Path.cwd(),
+    *Path.cwd().parents,
+    Path("/content/dropout-book"),
+)
+
+
+def default_results_dir() -> Path:
+    """The repository's `frameworks/results` folder, wherever the book runs."""
+    for candidate in _REPOSITORY_CANDIDATES:
+        if (candidate / "frameworks" / "results").is_dir():
+            return candidate / "frameworks" / "results"
+    return _REPOSITORY_CANDIDATES[0] / "frameworks" / "results"
 
 
 class FrameworkResultsError(RuntimeError):
     """A framework's stored results are missing, malformed or stale."""
 
 
-def load_results(results_dir: str | Path = RESULTS_DIR) -> dict[str, dict]:
-    """Every framework's stored run, by directory name, in the book's order."""
-    results_dir = Path(results_dir)
+def load_results(results_dir: str | Path | None = None) -> dict[str, dict]:
+    """Every framework's stored run, by directory name, in the book's order.
+
+    `results_dir` defaults to the repository's `frameworks/results`.
+    """
+    results_dir = default_results_dir() if results_dir is None else Path(results_dir)
     results = {}
     for name in FRAMEWORKS:
         path = results_dir / f"{name}.json"
@@ -154,6 +175,20 @@ def comparison_markdown(results: dict[str, dict], pytorch: dict[str, Any]) -> st
     return header + "\n".join(rows)
 
 
+_MODEL_KEYS = {"from scratch": "scratch", "concise": "concise"}
+_MODEL_FIELDS = ("summary", "train_acc", "test_acc", "seconds", "curves")
+
+
+def glue_names(model: str | None = None) -> set[str]:
+    """The names `glue_demos` (no model) or `glue_framework_outputs` glue."""
+    if model is None:
+        return {f"fw_{name}_demo" for name in FRAMEWORKS}
+    key = _MODEL_KEYS[model]
+    return {
+        f"fw_{name}_{key}_{field}" for name in FRAMEWORKS for field in _MODEL_FIELDS
+    }
+
+
 def glue_demos(results: dict[str, dict]) -> None:
     """Glue each framework's 2 x 8 demo output as `fw_<framework>_demo`."""
     for name, result in results.items():
@@ -167,7 +202,7 @@ def glue_framework_outputs(results: dict[str, dict], model: str) -> None:
     `..._test_acc`, `..._seconds` (per epoch) and `..._summary` (the printed
     model), where <key> is `scratch` or `concise`.
     """
-    key = {"from scratch": "scratch", "concise": "concise"}[model]
+    key = _MODEL_KEYS[model]
     for name, result in results.items():
         run = history(result, model)
         prefix = f"fw_{name}"

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dropout_utils import frameworks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -62,6 +64,12 @@ def test_every_glued_name_in_the_prose_is_glued_by_a_cell():
         used = set(re.findall(r"\{glue:(?:text|figure)?\}`?\s*([A-Za-z_]\w*)", text))
         used |= set(re.findall(r"```\{glue:figure\}\s+(\w+)", text))
         glued = set(re.findall(r"glue\(\s*\"(\w+)\"", text))
+        # Names glued by the other frameworks' helper (dropout_utils.frameworks).
+        if "frameworks.glue_demos(" in text:
+            glued |= frameworks.glue_names()
+        for model in frameworks.MODELS:
+            if f'frameworks.glue_framework_outputs(fw_results, "{model}")' in text:
+                glued |= frameworks.glue_names(model)
         if "{glue" in text:
             assert used, f"{path.name}: glue roles not recognised"
         assert used <= glued, f"{path.name}: not glued: {sorted(used - glued)}"

@@ -179,3 +179,15 @@ def test_every_tab_set_offers_each_framework_in_the_same_order(page):
             line.split()[1] for line in body.splitlines() if line.startswith(":sync: ")
         ]
         assert keys == ["pytorch", *frameworks.FRAMEWORKS]
+
+
+def test_glue_names_are_the_names_the_helpers_glue(stored, monkeypatch):
+    names = []
+    monkeypatch.setattr(frameworks, "glue", lambda name, value: names.append(name))
+    frameworks.glue_demos(stored)
+    assert set(names) == frameworks.glue_names()
+    for model in frameworks.MODELS:
+        names.clear()
+        frameworks.glue_framework_outputs(stored, model)
+        assert set(names) == frameworks.glue_names(model)
+        assert len(names) == len(set(names))
