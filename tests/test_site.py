@@ -116,6 +116,9 @@ class Visit:
 def open_page(browser, site: str, name: str) -> Visit:
     """Load a page in a fresh context, where only 127.0.0.1 answers."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # Generous: on a loaded 2-core machine a page with MathJax and the
+    # explorer's Vega bundle can take tens of seconds to settle.
+    context.set_default_timeout(120_000)
     page = context.new_page()
     visit = Visit(page)
 
@@ -134,12 +137,14 @@ def open_page(browser, site: str, name: str) -> Visit:
     )
     page.on("pageerror", lambda error: visit.page_errors.append(str(error)))
     page.on("requestfailed", lambda r: visit.failed.append(f"{r.url} {r.failure}"))
-    page.on(
-        "response",
-        lambda r: (
-            visit.failed.append(f"{r.url} {r.status}") if r.status >= 400 else None
-        ),
-    )
+
+    def response(response) -> None:
+        # Chromium asks for /favicon.ico by itself; the book has no icon, and
+        # that miss is neither a page's request nor shown to the reader.
+        if response.status >= 400 and urlparse(response.url).path != "/favicon.ico":
+            visit.failed.append(f"{response.url} {response.status}")
+
+    page.on("response", response)
     page.goto(urljoin(site, f"{name}.html"), wait_until="load")
     page.wait_for_load_state("networkidle")
     # MathJax typesets after the load event; wait until it says it is done.
@@ -236,7 +241,9 @@ PLOTS = """() => Array.from(document.querySelectorAll('svg')).filter(svg => {
         && !svg.parentElement.closest('svg');
 }).map(svg => {
     const title = svg.querySelector(':scope > title');
-    const labelled = svg.closest('[role=img][aria-label], figure');
+    // Vega labels the chart's wrapper (role graphics-document), not the SVG.
+    const labelled = svg.closest(
+        '[aria-label][role=img], [aria-label][role=graphics-document], figure');
     return svg.getAttribute('aria-label')
         || (title && title.textContent)
         || (labelled && (labelled.getAttribute('aria-label')
