@@ -121,7 +121,8 @@ def sweep_chart(payload: dict[str, Any], p1: float = 0.2, p2: float = 0.5):
         marker = base.mark_rect(
             fill=None, stroke="black", strokeWidth=2.5
         ).transform_filter(chosen)
-        return (cells + marker).properties(width=250, height=230, title=title)
+        # Two maps side by side fit the book's text column (about 690 px).
+        return (cells + marker).properties(width=205, height=205, title=title)
 
     # Each map gets its own colour scale: accuracies and gaps differ in range.
     heatmaps = alt.hconcat(
