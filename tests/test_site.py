@@ -8,11 +8,14 @@ A full-page screenshot of each page lands in `_build/screenshots/` (or in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import itertools
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -60,11 +63,11 @@ def is_notebook(name: str) -> bool:
 # --- serving the site and driving the browser --------------------------------
 
 
-@pytest.fixture(scope="module")
-def site(built) -> Iterator[str]:
-    """The built HTML over HTTP on 127.0.0.1; yields the base URL."""
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve `folder` over HTTP on 127.0.0.1; yields the base URL."""
     handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(built / "html")
+        http.server.SimpleHTTPRequestHandler, directory=str(folder)
     )
     handler.log_message = lambda *args: None
 
@@ -76,9 +79,18 @@ def site(built) -> Iterator[str]:
 
     server = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def site(built) -> Iterator[str]:
+    """The built book over HTTP on 127.0.0.1; yields the base URL."""
+    with serve(built / "html") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -495,3 +507,59 @@ def test_plots_use_colour_blind_safe_colours():
             name = name.lower().removesuffix("_r")
             if name in maps:
                 assert name in SAFE_MAPS, f"{path}: colour map {name}"
+
+
+# --- embedded widgets (none in the chapter yet, so a tiny book of one) ---------
+
+WIDGET_PAGE = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+# A widget
+
+```{code-cell} ipython3
+import ipywidgets as widgets
+
+widgets.IntSlider(value=3, description="units")
+```
+"""
+
+
+def test_an_embedded_widget_renders_offline(browser, tmp_path):
+    """The widget manager, require.js and their fonts come from the site."""
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "_config.yml").write_text(
+        "title: widgets\nexecute:\n  execute_notebooks: force\n"
+        "sphinx:\n  extra_extensions: [dropout_utils.offline]\n"
+        "  config:\n    html_context: {default_mode: auto}\n"
+    )
+    (book / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (book / "index.md").write_text(WIDGET_PAGE)
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(book), "-W", "-n"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with serve(book / "_build" / "html") as url:
+        visit = open_page(browser, url, "index")
+        try:
+            slider = visit.page.locator(".widget-slider")
+            slider.wait_for()
+            assert "units" in visit.page.locator(".widget-label").first.inner_text()
+            assert visit.external == []
+            assert visit.failed == []
+            assert visit.page_errors == []
+            assert visit.console_errors == []
+        finally:
+            visit.page.context.close()
