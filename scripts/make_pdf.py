@@ -32,8 +32,23 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 DEFAULT_OUTPUT = ROOT / "_build" / "pdf" / "dropout-book.pdf"
 
+# True once the page has loaded what it shows: MathJax (where there is
+# math), every image and every chart. Polled rather than waiting for network
+# silence, which a loaded machine may not reach within any fixed time.
+LOADED = """
+() => {
+  const mathDone = !document.querySelector(".math")
+    || (window.MathJax && window.MathJax.startup
+        && !document.querySelector(".math:not(:has(mjx-container))"));
+  const imagesDone = Array.from(document.images).every(image => image.complete);
+  const chartsDone = Array.from(document.querySelectorAll(".vega-embed"))
+    .every(chart => chart.querySelector("svg, canvas"));
+  return Boolean(mathDone && imagesDone && chartsDone);
+}
+"""
+
 # Runs in the page before printing: open what is folded and say what is
-# still loading. Returns a list of problems (empty when the page is ready).
+# still missing. Returns a list of problems (empty when the page is ready).
 UNFOLD_AND_CHECK = """
 async () => {
   for (const details of document.querySelectorAll("details")) {
@@ -109,9 +124,16 @@ def serve(directory: Path) -> Iterator[str]:
 
 
 def print_pages(
-    html_dir: Path, pages: list[str], chromium: Path = CHROMIUM
+    html_dir: Path,
+    pages: list[str],
+    chromium: Path = CHROMIUM,
+    timeout_ms: int = 120_000,
 ) -> list[tuple[str, bytes]]:
-    """Each page's title and PDF bytes, printed by headless Chromium."""
+    """Each page's title and PDF bytes, printed by headless Chromium.
+
+    Waits up to `timeout_ms` per page for its math, images and charts.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     printed = []
@@ -133,10 +155,12 @@ def print_pages(
         )
         try:
             page = browser.new_page()
+            page.set_default_timeout(timeout_ms)
             for name in pages:
                 page.goto(f"{base}/{name}.html", wait_until="load")
                 page.add_style_tag(content=PRINT_CSS)
-                page.wait_for_load_state("networkidle")
+                with contextlib.suppress(PlaywrightTimeout):  # reported below
+                    page.wait_for_function(LOADED, timeout=timeout_ms)
                 problems = page.evaluate(UNFOLD_AND_CHECK)
                 if problems:
                     raise PdfError(f"{name}.html is not ready to print: {problems}")
@@ -165,7 +189,7 @@ def merge(printed: list[tuple[str, bytes]], output: Path) -> int:
     for title, pdf in printed:
         first_page = len(writer.pages)
         writer.append(PdfReader(io.BytesIO(pdf)))
-        writer.add_outline_item(title, first_page)
+        writer.add_outline_item(title=title, page_number=first_page)
     writer.add_metadata({"/Title": "Dropout: an interactive chapter"})
     output.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename: never a half-written PDF.
