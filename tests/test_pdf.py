@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import importlib.util
 import re
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,8 +19,9 @@ spec.loader.exec_module(make_pdf)
 
 
 def squeeze(text: str) -> str:
-    """Text without whitespace or soft hyphens: PDF extraction breaks lines."""
-    return re.sub(r"[\s\u00ad]+", "", text)
+    """Text without whitespace or soft hyphens (PDF extraction breaks lines),
+    with ligatures such as "ﬁ" spelled out."""
+    return re.sub(r"[\s\u00ad]+", "", unicodedata.normalize("NFKC", text))
 
 
 def plain(fragment: str) -> str:
