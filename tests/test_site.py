@@ -66,10 +66,12 @@ def is_notebook(name: str) -> bool:
 @contextlib.contextmanager
 def serve(folder: Path) -> Iterator[str]:
     """Serve `folder` over HTTP on 127.0.0.1; yields the base URL."""
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(folder)
-    )
-    handler.log_message = lambda *args: None
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(folder))
 
     class QuietServer(http.server.ThreadingHTTPServer):
         daemon_threads = True
