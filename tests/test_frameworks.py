@@ -191,3 +191,26 @@ def test_glue_names_are_the_names_the_helpers_glue(stored, monkeypatch):
         frameworks.glue_framework_outputs(stored, model)
         assert set(names) == frameworks.glue_names(model)
         assert len(names) == len(set(names))
+
+
+@pytest.mark.book
+@pytest.mark.parametrize(
+    ("page", "key"), [("from-scratch", "scratch"), ("concise", "concise")]
+)
+def test_built_pages_show_each_framework_and_its_stored_numbers(
+    built, stored, page, key
+):
+    html = (built / "html" / "chapters" / f"{page}.html").read_text()
+    for sync_id in ["pytorch", *frameworks.FRAMEWORKS]:
+        # every tab set has a tab for it, in the one sync group
+        assert html.count(f'data-sync-group="framework" data-sync-id="{sync_id}"') == (
+            html.count('data-sync-group="framework" data-sync-id="pytorch"')
+        )
+    glued = json.loads(
+        (built / "jupyter_execute" / "chapters" / f"{page}.glue.json").read_text()
+    )
+    model = {"scratch": "from scratch", "concise": "concise"}[key]
+    for name, result in stored.items():
+        value = glued[f"fw_{name}_{key}_test_acc"]["data"]["text/plain"]
+        assert float(value) == frameworks.history(result, model).final.test_acc
+        assert f"fw_{name}_{key}_curves" in glued
