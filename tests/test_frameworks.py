@@ -193,6 +193,50 @@ def test_glue_names_are_the_names_the_helpers_glue(stored, monkeypatch):
         assert len(names) == len(set(names))
 
 
+KERNEL_CHECK = {
+    "tensorflow": ("import tensorflow as tf\nX = tf.ones((2, 8))", ".numpy()"),
+    "paddle": ("import paddle\nX = paddle.ones((2, 8))", ".numpy()"),
+    "mindspore": (
+        "import mindspore as ms\nX = ms.ops.ones((2, 8), ms.float32)",
+        ".asnumpy()",
+    ),
+    "mxnet": ("from mxnet import nd\nX = nd.ones((2, 8))", ".asnumpy()"),
+}
+
+
+@pytest.mark.frameworks
+@pytest.mark.parametrize("name", list(frameworks.FRAMEWORKS))
+def test_framework_kernel_runs_the_chapter_code(name):
+    # Readers pick the kernel "Python 3 (<framework>, dropout book)" in
+    # Jupyter; scripts/frameworks.sh setup registers it in the main venv.
+    import nbclient
+    import nbformat
+
+    setup = subprocess.run(
+        ["bash", str(SCRIPT), "setup", name], cwd=ROOT, capture_output=True, text=True
+    )
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    make_ones, to_numpy = KERNEL_CHECK[name]
+    code = (
+        f"{make_ones}\nfrom frameworks.{name}.model import dropout_layer\n"
+        f"out = dropout_layer(X, 0.5){to_numpy}\n"
+        "print(set(out.ravel().tolist()) <= {0.0, 2.0})"
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    # Started in another folder: the kernel must find the code by itself.
+    nbclient.NotebookClient(
+        notebook,
+        kernel_name=f"dropout-{name}",
+        timeout=300,
+        resources={"metadata": {"path": str(ROOT / "chapters")}},
+    ).execute()
+    outputs = notebook.cells[0].outputs
+    text = "".join(
+        out.get("text", "") for out in outputs if out.output_type == "stream"
+    )
+    assert text.strip().splitlines()[-1] == "True", outputs
+
+
 @pytest.mark.book
 @pytest.mark.parametrize(
     ("page", "key"), [("from-scratch", "scratch"), ("concise", "concise")]
