@@ -17,16 +17,23 @@ def dropout_layer(X, drop_prob):
 
 class Net(nn.Block):
     def __init__(
-        self, num_outputs, num_hiddens1, num_hiddens2, dropout1, dropout2
+        self,
+        num_inputs,
+        num_outputs,
+        num_hiddens1,
+        num_hiddens2,
+        dropout1,
+        dropout2,
     ):
         super().__init__()
+        self.num_inputs = num_inputs
         self.dropout1, self.dropout2 = dropout1, dropout2
         self.lin1 = nn.Dense(num_hiddens1, activation="relu")
         self.lin2 = nn.Dense(num_hiddens2, activation="relu")
         self.lin3 = nn.Dense(num_outputs)
 
     def forward(self, X):
-        H1 = self.lin1(X.reshape((-1, 784)))
+        H1 = self.lin1(X.reshape((-1, self.num_inputs)))
         if autograd.is_training():  # True only inside train_mode/record
             H1 = dropout_layer(H1, self.dropout1)
         H2 = self.lin2(H1)

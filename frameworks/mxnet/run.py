@@ -43,7 +43,7 @@ def main() -> None:
         if name == "concise":
             net = concise_net(common.DROPOUT1, common.DROPOUT2)
         else:
-            net = Net(10, 256, 256, common.DROPOUT1, common.DROPOUT2)
+            net = Net(784, 10, 256, 256, common.DROPOUT1, common.DROPOUT2)
             net.initialize()
         train_step = train_step_fn(net, common.LR)
         epochs = common.train_epochs(

@@ -16,17 +16,24 @@ def dropout_layer(X, drop_prob):
 
 class Net(keras.Model):
     def __init__(
-        self, num_outputs, num_hiddens1, num_hiddens2, dropout1, dropout2
+        self,
+        num_inputs,
+        num_outputs,
+        num_hiddens1,
+        num_hiddens2,
+        dropout1,
+        dropout2,
     ):
         super().__init__()
+        self.num_inputs = num_inputs
         self.dropout1, self.dropout2 = dropout1, dropout2
         self.lin1 = keras.layers.Dense(num_hiddens1, activation="relu")
         self.lin2 = keras.layers.Dense(num_hiddens2, activation="relu")
         self.lin3 = keras.layers.Dense(num_outputs)
 
     def call(self, X, training=False):
-        H1 = self.lin1(tf.reshape(X, (-1, 784)))
-        if training:  # Keras passes training=True only while fitting
+        H1 = self.lin1(tf.reshape(X, (-1, self.num_inputs)))
+        if training:  # True in the training step only
             H1 = dropout_layer(H1, self.dropout1)
         H2 = self.lin2(H1)
         if training:

@@ -56,7 +56,7 @@ def main() -> None:
     data = common.load_fashion_mnist()
     models = {
         "from scratch": lambda: Net(
-            10, 256, 256, common.DROPOUT1, common.DROPOUT2
+            784, 10, 256, 256, common.DROPOUT1, common.DROPOUT2
         ),
         "concise": lambda: concise_net(common.DROPOUT1, common.DROPOUT2),
     }
