@@ -52,7 +52,8 @@ LOADED = """
 UNFOLD_AND_CHECK = """
 async () => {
   for (const details of document.querySelectorAll("details")) {
-    details.open = true;
+    // Vega's "..." menu of export actions is a <details> too: keep it shut.
+    if (!details.closest(".vega-embed")) details.open = true;
   }
   // sphinx-togglebutton hides dropdown admonitions (solutions) this way.
   for (const hidden of document.querySelectorAll(".toggle-hidden")) {
@@ -91,6 +92,12 @@ PRINT_CSS = """
   border: none !important; margin-top: 0.8em; }
 .sd-tab-set > .sd-tab-content { display: block !important; }
 .toggle-button, .headerlink, .thebe-launch-button { display: none !important; }
+.vega-embed details { display: none !important; }
+/* Charts shrink to the printed column rather than being cut at its edge. */
+.vega-embed { max-width: 100% !important; }
+.vega-embed svg { max-width: 100% !important; height: auto !important; }
+/* Wrap long code lines: a printed page cannot scroll sideways. */
+pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 """
 
 
