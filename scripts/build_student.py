@@ -64,6 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         default=ROOT / "_build" / ".jupyter_cache",
         help="execution cache to reuse (default: the regular build's)",
     )
+    parser.add_argument(
+        "--toc",
+        type=Path,
+        default=None,
+        help="another table of contents, e.g. a few pages for a quick preview",
+    )
     args = parser.parse_args(argv)
 
     output = args.output.resolve()
@@ -85,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         "-n",
         "--keep-going",
     ]
+    if args.toc is not None:
+        command += ["--toc", str(args.toc.resolve())]
     result = subprocess.run(command)
     if result.returncode == 0:
         print(f"student edition: {output / '_build' / 'html' / 'index.html'}")
