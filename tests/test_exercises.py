@@ -91,8 +91,13 @@ def glued_values(build: Path) -> dict:
     values = {}
     for key, value in json.loads(path.read_text()).items():
         if "text/plain" in value.get("data", {}):
-            # A glued string is stored as its repr, quotes included.
-            values[key] = ast.literal_eval(value["data"]["text/plain"])
+            text = value["data"]["text/plain"]
+            # A glued string or number is stored as its repr; a figure as
+            # the repr of an image object, which is not a literal.
+            try:
+                values[key] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                values[key] = text
     return values
 
 
