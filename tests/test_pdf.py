@@ -46,6 +46,8 @@ class _BlockText(HTMLParser):
 
     VOID = frozenset({"br", "img", "input", "hr", "meta", "link", "wbr", "source"})
 
+    BLOCKS = frozenset({"p", "div", "li", "section", "summary", "h1", "h2", "h3"})
+
     def __init__(self) -> None:
         super().__init__()
         self.blocks: list[list[str]] = []
@@ -63,6 +65,8 @@ class _BlockText(HTMLParser):
             elif "math" in classes or tag == "pre":
                 self.skip = 1
                 self.blocks[-1].append("")  # start a new run after it
+            elif tag in self.BLOCKS:
+                self.blocks[-1].append("")  # the title is a run of its own
         elif {"exercise", "solution"} & set(classes) and tag in ("div", "section"):
             self.depth = 1
             self.blocks.append([""])
