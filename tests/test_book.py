@@ -71,6 +71,8 @@ def test_pages_carry_their_executed_outputs(built, name):
     for src in images:
         assert (built / "html" / name).parent.joinpath(src).resolve().is_file()
     for tag in re.findall(r"<img[^>]*>", html):
+        if "_static/images/logo_" in tag:
+            continue  # the theme's launch-button logos, named by their button
         alt = re.search(r'alt="([^"]*)"', tag)
         assert alt and len(alt.group(1)) > 20, f"weak alt text in {tag[:120]}"
     assert printed in html
