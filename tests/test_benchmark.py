@@ -73,3 +73,47 @@ def test_tiny_benchmark_writes_a_well_formed_results_table(tmp_path):
     # The seed's row is either measured or says plainly why it is not.
     seed = cells["seed's epoch (d2l 0.17 pipeline)"]
     assert seed == "skipped" or re.fullmatch(r"\d+\.\d{3} s", seed)
+
+
+def _load_run_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_run", ROOT / "benchmarks" / "run.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_new_results_file_keeps_the_hand_written_notes(tmp_path):
+    run = _load_run_module()
+    output = tmp_path / "RESULTS.md"
+    assert run.kept_section(output) == ""  # no file yet
+    output.write_text("# old table\n\n| a | b |\n")
+    assert run.kept_section(output) == ""  # no marker: nothing to keep
+    hand = f"{run.KEEP_MARKER}\n\n## By hand\n\nMeasured on a quiet day.\n"
+    output.write_text("# old table\n\n| a | b |\n\n" + hand)
+    kept = run.kept_section(output)
+    assert kept == "\n" + hand
+    assert "old table" not in kept
+
+
+def test_page_execution_seconds_reads_the_build_cache(tmp_path):
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    run = _load_run_module()
+    notebook = tmp_path / "chapters" / "exercises.ipynb"
+    notebook.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(), notebook)
+    cache = get_cache(tmp_path / "book" / "_build" / ".jupyter_cache")
+    bundle = CacheBundleIn(
+        nbformat.read(notebook, as_version=4),
+        str(notebook),
+        data={"execution_seconds": 12.5},
+    )
+    cache.cache_notebook_bundle(bundle, check_validity=False)
+    assert run.page_execution_seconds(tmp_path / "book") == {"exercises": 12.5}

@@ -328,21 +328,50 @@ def fold_state(page, index: int) -> dict:
     )
 
 
+def closed_ancestor_folds(page, index: int) -> list[int]:
+    """Indices of the closed folds that hold fold `index`, outermost first.
+
+    A hidden cell inside a folded solution can only be reached once the
+    solution is open, as a reader would do.
+    """
+    return page.evaluate(
+        """([selector, index]) => {
+        const folds = Array.from(document.querySelectorAll(selector));
+        const fold = folds[index];
+        return folds.flatMap((outer, i) => {
+            if (i === index) return [];
+            if (outer.tagName === 'DETAILS')
+                return outer.contains(fold) && !outer.open ? [i] : [];
+            const target = document.getElementById(outer.dataset.target);
+            const closed = outer.getAttribute('aria-expanded') !== 'true';
+            return target && target.contains(fold) && closed ? [i] : [];
+        });
+    }""",
+        [FOLDS, index],
+    )
+
+
+def fold_handle(fold):
+    """What a reader clicks: a <details>' summary, or the toggle button itself."""
+    if fold.evaluate("el => el.tagName") == "DETAILS":
+        return fold.locator("summary").first
+    return fold
+
+
 @on_every_page
 def test_every_fold_opens_when_clicked_and_closes_from_the_keyboard(visit, request):
     page = visit.page
     folds = page.locator(FOLDS)
     source = ROOT / f"{request.node.callspec.params['visit']}.md"
-    folded = re.compile(r"hide-(input|output|cell)|:class: dropdown|solution")
+    # Fold syntax in the source (hidden cells, dropdowns, solutions), not prose.
+    folded = re.compile(r"hide-(input|output|cell)|:class: dropdown|\{solution")
     if source.is_file() and folded.search(source.read_text()):
         assert folds.count() > 0, "the source folds something; the page shows no fold"
     for index in range(folds.count()):
         fold = folds.nth(index)
-        handle = (
-            fold.locator("summary").first
-            if fold.evaluate("el => el.tagName") == "DETAILS"
-            else fold
-        )
+        handle = fold_handle(fold)
+        for outer in closed_ancestor_folds(page, index):
+            fold_handle(folds.nth(outer)).click()
         before = fold_state(page, index)
         assert before["focusable"], "a fold that the keyboard cannot reach"
         if before["open"]:
