@@ -18,12 +18,15 @@ from .models import DropoutMLP, concise_mlp, copy_weights, init_normal
 from .noise import DropConnectLinear, GaussianNoise, dropout_matching_std
 from .plotting import LiveCurves, plot_history
 from .training import (
+    BatchEnd,
+    EpochEnd,
     EpochStats,
     History,
     StopTraining,
     TrainConfig,
     TrainingDivergedError,
     evaluate_accuracy,
+    iter_train,
     pick_device,
     train,
     train_epoch,
@@ -31,10 +34,12 @@ from .training import (
 
 __all__ = [
     "ActivationStats",
+    "BatchEnd",
     "DropConnectLinear",
     "Dropout",
     "DropoutExplorer",
     "DropoutMLP",
+    "EpochEnd",
     "EpochStats",
     "FashionMNIST",
     "FashionMNISTError",
@@ -54,6 +59,7 @@ __all__ = [
     "evaluate_accuracy",
     "fashion_mnist_batches",
     "init_normal",
+    "iter_train",
     "load_fashion_mnist",
     "mc_dropout",
     "mc_predict",

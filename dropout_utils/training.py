@@ -6,7 +6,7 @@ import logging
 import math
 import numbers
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -152,15 +152,33 @@ def evaluate_accuracy(
     return correct / total
 
 
-def train_epoch(
+@dataclass(frozen=True)
+class BatchEnd:
+    """What `iter_train` yields after each optimizer step."""
+
+    step: int  # index of the minibatch within its epoch
+    loss: float  # that minibatch's mean training loss
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """What `iter_train` yields after each epoch and its test evaluation."""
+
+    history: History  # every epoch finished so far, this one included
+
+
+def _epoch_steps(
     net: nn.Module,
     batches: Batches,
     loss_fn: nn.Module,
     optimizer: torch.optim.Optimizer,
     device: torch.device,
-    on_batch_end: Callable[[int, float], None] | None = None,
-) -> tuple[float, float]:
-    """One pass over `batches` in training mode; returns (mean loss, accuracy)."""
+) -> Generator[BatchEnd, None, tuple[float, float]]:
+    """One pass in training mode, yielding after each step.
+
+    Returns (mean loss, accuracy) as the generator's value, which
+    `yield from` hands to the caller.
+    """
     net.train()
     loss_sum, correct, total = 0.0, 0, 0
     for step, (X, y) in enumerate(batches):
@@ -182,11 +200,75 @@ def train_epoch(
         loss_sum += batch_loss * len(y)
         correct += int((y_hat.argmax(dim=1) == y).sum())
         total += len(y)
-        if on_batch_end is not None:
-            on_batch_end(step, batch_loss)
+        yield BatchEnd(step, batch_loss)
     if total == 0:
         raise ValueError("cannot train on an empty set of batches")
     return loss_sum / total, correct / total
+
+
+def train_epoch(
+    net: nn.Module,
+    batches: Batches,
+    loss_fn: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    on_batch_end: Callable[[int, float], None] | None = None,
+) -> tuple[float, float]:
+    """One pass over `batches` in training mode; returns (mean loss, accuracy)."""
+    steps = _epoch_steps(net, batches, loss_fn, optimizer, device)
+    while True:
+        try:
+            event = next(steps)
+        except StopIteration as finished:
+            return finished.value
+        if on_batch_end is not None:
+            on_batch_end(event.step, event.loss)
+
+
+def iter_train(
+    net: nn.Module,
+    train_iter: Batches,
+    test_iter: Batches,
+    config: TrainConfig | None = None,
+    history: History | None = None,
+) -> Iterator[BatchEnd | EpochEnd]:
+    """`train` as a generator: the caller decides what happens between steps.
+
+    Yields a `BatchEnd` after every optimizer step and an `EpochEnd` after
+    every epoch. Stopping the iteration stops the training, and the epochs
+    finished so far stay in `history` (a new one when None is passed). The
+    live panel uses this to hand control back to the Jupyter kernel after
+    each minibatch, so that a Stop click is seen while training goes on.
+
+    Raises:
+        TrainingDivergedError: as `train` does.
+    """
+    config = TrainConfig() if config is None else config
+    history = History() if history is None else history
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)  # dropout masks come from the global RNG
+    net.to(device)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(
+        net.parameters(), lr=config.lr, weight_decay=config.weight_decay
+    )
+
+    for epoch in range(1, config.num_epochs + 1):
+        start = time.perf_counter()
+        try:
+            train_loss, train_acc = yield from _epoch_steps(
+                net, train_iter, loss_fn, optimizer, device
+            )
+        except TrainingDivergedError as error:
+            # Name the epoch and hand over the epochs that did finish.
+            raise TrainingDivergedError(f"epoch {epoch}: {error}", history) from None
+        test_acc = evaluate_accuracy(net, test_iter, device)
+        seconds = time.perf_counter() - start
+        history.epochs.append(
+            EpochStats(epoch, train_loss, train_acc, test_acc, seconds)
+        )
+        logger.debug("epoch %d: %s", epoch, history.epochs[-1])
+        yield EpochEnd(history)
 
 
 def train(
@@ -219,34 +301,14 @@ def train(
             `history` attribute holds the epochs finished before that.
     """
     config = TrainConfig() if config is None else config
-    device = pick_device(config.device)
-    torch.manual_seed(config.seed)  # dropout masks come from the global RNG
-    net.to(device)
-    loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(
-        net.parameters(), lr=config.lr, weight_decay=config.weight_decay
-    )
-
     history = History()
+    events = iter_train(net, train_iter, test_iter, config, history)
     try:
-        for epoch in range(1, config.num_epochs + 1):
-            start = time.perf_counter()
-            try:
-                train_loss, train_acc = train_epoch(
-                    net, train_iter, loss_fn, optimizer, device, on_batch_end
-                )
-            except TrainingDivergedError as error:
-                # Name the epoch and hand over the epochs that did finish.
-                raise TrainingDivergedError(
-                    f"epoch {epoch}: {error}", history
-                ) from None
-            test_acc = evaluate_accuracy(net, test_iter, device)
-            seconds = time.perf_counter() - start
-            history.epochs.append(
-                EpochStats(epoch, train_loss, train_acc, test_acc, seconds)
-            )
-            logger.debug("epoch %d: %s", epoch, history.epochs[-1])
-            if on_epoch_end is not None:
+        for event in events:
+            if isinstance(event, BatchEnd):
+                if on_batch_end is not None:
+                    on_batch_end(event.step, event.loss)
+            elif on_epoch_end is not None:
                 on_epoch_end(history)
     except StopTraining:
         history.interrupted = True
@@ -261,4 +323,6 @@ def train(
             len(history),
             config.num_epochs,
         )
+    finally:
+        events.close()
     return history
