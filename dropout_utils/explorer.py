@@ -6,6 +6,7 @@ in a static page the sliders cannot retrain anything.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import threading
 import time
@@ -17,7 +18,13 @@ from matplotlib.figure import Figure
 from .data import FashionMNIST, TensorBatches, fashion_mnist_batches
 from .models import DropoutMLP
 from .plotting import figure_to_png
-from .training import History, StopTraining, TrainConfig, evaluate_accuracy, train
+from .training import (
+    BatchEnd,
+    History,
+    TrainConfig,
+    evaluate_accuracy,
+    iter_train,
+)
 
 # Okabe-Ito colours, readable with the common colour-vision deficiencies.
 _PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9")
@@ -54,9 +61,12 @@ class ExplorerRun:
 class DropoutExplorer:
     """Sliders for p1 and p2, Train/Stop/Clear buttons, live curves, a run table.
 
-    Training runs in a background thread, so the kernel keeps handling button
-    clicks: Stop ends a run within one minibatch. The settings are read when
-    Train is pressed; moving a slider during a run changes only the next run.
+    In a Jupyter kernel a run trains on the kernel's event loop and hands
+    control back after every minibatch, so the kernel keeps handling button
+    clicks (and other cells) while it trains: Stop ends a run within one
+    minibatch. Outside a kernel a run trains in a background thread. The
+    settings are read when Train is pressed; moving a slider during a run
+    changes only the next run.
 
     Args:
         data: Fashion-MNIST in memory (`load_fashion_mnist()`); tests pass a
@@ -82,7 +92,8 @@ class DropoutExplorer:
         self.redraw_seconds = redraw_seconds
         self.runs: list[ExplorerRun] = []
         self.current: ExplorerRun | None = None
-        self._thread: threading.Thread | None = None
+        self._thread: threading.Thread | None = None  # a run outside a kernel
+        self._task: asyncio.Task | None = None  # a run on a kernel's event loop
         self._stop = threading.Event()
         self._lock = threading.Lock()  # guards runs/current against the UI
         self._draw_lock = threading.Lock()  # a Figure is not thread-safe
@@ -149,12 +160,28 @@ class DropoutExplorer:
 
     @property
     def running(self) -> bool:
+        if self._task is not None and not self._task.done():
+            return True
         return self._thread is not None and self._thread.is_alive()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until the current run ends (for scripts and tests)."""
+        """Block until the current run ends (for scripts and tests).
+
+        A run started inside an event loop (a Jupyter kernel) cannot be
+        waited for by blocking that loop; `await panel.finished()` instead.
+        """
+        if self._task is not None and not self._task.done():
+            raise RuntimeError(
+                "this run trains on the event loop of this thread: blocking "
+                "would stop it. Use `await panel.finished()` instead."
+            )
         if self._thread is not None:
             self._thread.join(timeout)
+
+    async def finished(self) -> None:
+        """Wait, without blocking the event loop, until the current run ends."""
+        while self.running:
+            await asyncio.sleep(0.01)
 
     # --- button handlers --------------------------------------------------
 
@@ -177,8 +204,25 @@ class DropoutExplorer:
         self.train_button.disabled = True
         self.stop_button.disabled = False
         self.status.value = f"Training {run.label} for {run.num_epochs} epochs..."
-        self._thread = threading.Thread(target=self._train, args=(run,), daemon=True)
-        self._thread.start()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            # In a Jupyter kernel: train on the kernel's own event loop, in
+            # its main thread, handing control back after every minibatch so
+            # that the kernel still sees button clicks. A background thread
+            # would be simpler, but on a two-core machine PyTorch's OpenMP
+            # threads then wake up slowly for each of the many small
+            # operations (GNU OpenMP stops spinning when it manages more
+            # threads than there are cores), and an epoch takes twice as long.
+            self._task = loop.create_task(self._train(run))
+        else:
+            # No event loop (a script, a test): a thread runs one of its own.
+            self._thread = threading.Thread(
+                target=asyncio.run, args=(self._train(run),), daemon=True
+            )
+            self._thread.start()
 
     def _on_stop(self, _button=None) -> None:
         self._stop.set()
@@ -191,7 +235,7 @@ class DropoutExplorer:
 
     # --- the run itself (background thread) -------------------------------
 
-    def _train(self, run: ExplorerRun) -> None:
+    async def _train(self, run: ExplorerRun) -> None:
         try:
             train_iter, test_iter = fashion_mnist_batches(
                 self.batch_size, data=self.data, seed=run.seed
@@ -200,30 +244,25 @@ class DropoutExplorer:
             torch.manual_seed(run.seed)
             net = DropoutMLP(dropout1=run.p1, dropout2=run.p2)
             config = TrainConfig(num_epochs=run.num_epochs, lr=run.lr, seed=run.seed)
-            epoch_start = [0]  # batches done before the current epoch
-
-            def on_batch_end(step: int, loss: float) -> None:
+            steps_before = 0  # minibatches of the epochs already finished
+            events = iter_train(net, train_iter, test_iter, config, run.history)
+            for event in events:
+                if isinstance(event, BatchEnd):
+                    x = (steps_before + event.step + 1) / num_batches  # in epochs
+                    run.loss_trace.append((x, event.loss))
+                    # The first point is drawn at once, so the reader sees the
+                    # run start; later points wait for the next redraw.
+                    self._draw(force=len(run.loss_trace) == 1)
+                else:
+                    steps_before = len(event.history) * num_batches
+                    self._draw(force=True)
                 if self._stop.is_set():
-                    raise StopTraining
-                run.loss_trace.append(((epoch_start[0] + step + 1) / num_batches, loss))
-                # The first point is drawn at once, so the reader sees the run
-                # start; later points wait for the next redraw.
-                self._draw(force=len(run.loss_trace) == 1)
-
-            def on_epoch_end(history: History) -> None:
-                epoch_start[0] = len(history) * num_batches
-                run.history = history
-                self._draw(force=True)
-
-            history = train(
-                net,
-                train_iter,
-                test_iter,
-                config,
-                on_epoch_end=on_epoch_end,
-                on_batch_end=on_batch_end,
-            )
-            run.history = history
+                    events.close()
+                    run.history.interrupted = True
+                    break
+                # Let the kernel handle what arrived meanwhile (a Stop click).
+                await asyncio.sleep(0)
+            history = run.history
             if history.epochs:
                 clean_iter = TensorBatches(
                     self.data.train_images, self.data.train_labels, 1000
@@ -233,7 +272,7 @@ class DropoutExplorer:
             self.status.value = (
                 f"{verb} {run.label} after {len(history)} of {run.num_epochs} epochs."
             )
-        except Exception as error:  # shown in the panel: a thread has no cell
+        except Exception as error:  # shown in the panel: a task has no cell
             self.status.value = f"The run failed: {error}"
         finally:
             with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import matplotlib.pyplot as plt
@@ -185,3 +186,105 @@ def test_finished_runs_keep_their_lines_when_the_next_run_is_drawn(explorer):
     assert len(lines) == 2
     assert lines[0] is first_lines[0]
     assert all(line.get_alpha() < 1 for line in lines)
+
+
+def test_in_an_event_loop_a_run_trains_on_the_loop_and_stops_within_a_batch(
+    tiny_data,
+):
+    # What a Jupyter kernel does: the click arrives while an event loop runs.
+    panel = DropoutExplorer(tiny_data, batch_size=64, redraw_seconds=0.0)
+    panel.epochs.value = 30
+
+    async def scenario() -> int:
+        panel.train_button.click()
+        assert panel.running and panel._thread is None  # a task, no thread
+        with pytest.raises(RuntimeError, match=r"await panel\.finished"):
+            panel.wait()
+        deadline = time.time() + 30
+        while panel.current is None or len(panel.current.loss_trace) < 10:
+            assert time.time() < deadline, "the run never got going"
+            await asyncio.sleep(0)  # the loop runs the training in between
+        points_at_click = len(panel.current.loss_trace)
+        panel.stop_button.click()
+        await panel.finished()
+        return points_at_click
+
+    points_at_click = asyncio.run(scenario())
+    (run,) = panel.runs
+    assert points_at_click <= len(run.loss_trace) <= points_at_click + 1
+    assert run.history.interrupted and len(run.history) < 30
+    assert panel.status.value.startswith("Stopped p1=0.20, p2=0.50")
+    assert not panel.train_button.disabled
+
+
+KERNEL_SETUP = """
+import time, torch
+from dropout_utils.data import FashionMNIST
+from dropout_utils.explorer import DropoutExplorer
+g = torch.Generator().manual_seed(0)
+def split(n):
+    images = torch.rand(n, 1, 28, 28, generator=g)
+    return images, torch.randint(0, 10, (n,), generator=g)
+data = FashionMNIST(*split(4096), *split(256))
+explorer = DropoutExplorer(data, batch_size=64, redraw_seconds=0.2)
+explorer.epochs.value = 30
+"""
+
+
+def test_in_a_real_kernel_the_panel_trains_while_the_kernel_answers():
+    """A live ipykernel: cells keep running during a run, and Stop is honoured."""
+    manager = pytest.importorskip("jupyter_client.manager")
+    kernel, client = manager.start_new_kernel(kernel_name="python3")
+
+    def execute(code: str) -> str:
+        msg_id = client.execute(code)
+        output = []
+        while True:
+            msg = client.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                output.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                raise AssertionError("\n".join(msg["content"]["traceback"]))
+            elif (
+                msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            ):
+                return "".join(output).strip()
+
+    try:
+        execute(KERNEL_SETUP)
+        execute("explorer.train_button.click()")
+        # While the run trains, the kernel still runs cells (and so handles
+        # button clicks, which reach it the same way).
+        deadline = time.time() + 60
+        while (
+            int(
+                execute(
+                    "print(len(explorer.runs[-1].loss_trace) "
+                    "if explorer.runs else len(explorer.current.loss_trace))"
+                )
+            )
+            < 20
+        ):
+            assert time.time() < deadline, "the run never got going"
+        assert execute("print(explorer.running, explorer._thread)") == "True None"
+        at_click = int(
+            execute(
+                "n = len(explorer.current.loss_trace); "
+                "explorer.stop_button.click(); print(n)"
+            )
+        )
+        deadline = time.time() + 60
+        while execute("print(explorer.running)") == "True":
+            assert time.time() < deadline, "Stop was not honoured"
+        after = execute(
+            "run = explorer.runs[-1]; "
+            "print(len(run.loss_trace), run.history.interrupted, len(run.history))"
+        ).split()
+        assert at_click <= int(after[0]) <= at_click + 1
+        assert after[1] == "True" and int(after[2]) < 30
+    finally:
+        client.stop_channels()
+        kernel.shutdown_kernel(now=True)
