@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import check_drop_prob
+from .layers import check_drop_prob, dropout_layer
 
 NOISE_MODES = ("multiplicative", "additive")
 
@@ -70,30 +70,11 @@ class DropConnectLinear(nn.Linear):
 
     def masked_weight(self) -> torch.Tensor:
         """The weight matrix with a fresh DropConnect mask applied."""
-        weight = self.weight
-        if self.drop_prob == 0.0:
-            return weight
-        if self.drop_prob == 1.0:
-            # Dividing by 1 - p would give 0 / 0; every weight is dropped.
-            # masked_fill keeps autograd's link to the weights (zero gradient).
-            return weight.masked_fill(torch.ones_like(weight, dtype=torch.bool), 0.0)
-        # Uniform numbers are drawn where the generator lives (a CPU generator
-        # cannot fill a CUDA tensor), in float32 or better so that p is
-        # compared without rounding, then moved next to the weights.
-        mask_device = (
-            self.generator.device if self.generator is not None else weight.device
-        )
-        uniform_dtype = (
-            torch.float64 if weight.dtype == torch.float64 else torch.float32
-        )
-        uniform = torch.rand(
-            weight.shape,
-            generator=self.generator,
-            device=mask_device,
-            dtype=uniform_dtype,
-        )
-        keep = (uniform >= self.drop_prob).to(device=weight.device, dtype=weight.dtype)
-        return weight * keep.div_(1.0 - self.drop_prob)
+        # DropConnect is dropout applied to the weight matrix instead of the
+        # activations: each weight is zeroed with probability p and the
+        # survivors are scaled by 1 / (1 - p), so the expected weight is kept.
+        # Autograd sends gradient only to the weights that survived.
+        return dropout_layer(self.weight, self.drop_prob, self.generator)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         _check_float_tensor(X, "DropConnectLinear")

@@ -103,7 +103,7 @@ def test_an_unrelated_edit_keeps_the_key(monkeypatch):
 
     def edited(obj):
         source = real_getsource(obj)
-        return source + "\n# edited\n" if obj is ex.layers.dropout_layer else source
+        return source + "\n# edited\n" if obj is ex.data.text_labels else source
 
     monkeypatch.setattr(ex.inspect, "getsource", edited)
     assert ex.code_version() == before

@@ -12,6 +12,7 @@ from torch import nn
 from dropout_utils import (
     DropConnectLinear,
     GaussianNoise,
+    dropout_layer,
     dropout_matching_std,
 )
 
@@ -82,8 +83,9 @@ def test_dropconnect_gradients_reach_only_kept_weights():
     generator_copy = seeded(3)
     X = torch.randn(5, 20)
     layer(X).sum().backward()
-    # Redraw the same mask to know which weights were kept.
-    keep = torch.rand(layer.weight.shape, generator=generator_copy) >= 0.5
+    # Redraw the same mask (DropConnect is dropout on the weights) to know
+    # which weights were kept.
+    keep = dropout_layer(torch.ones(layer.weight.shape), 0.5, generator_copy) != 0
     assert torch.all(layer.weight.grad[~keep] == 0)
     assert torch.all(layer.weight.grad[keep] != 0)
     assert layer.bias.grad is not None
