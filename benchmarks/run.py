@@ -5,6 +5,10 @@ Run from the repository root (after `make book` or `make test` set things up):
     .venv/bin/python benchmarks/run.py            # full run, writes RESULTS.md
     .venv/bin/python benchmarks/run.py --tiny     # seconds: synthetic data
 
+Only a full run writes `benchmarks/RESULTS.md`; `--tiny` and `--skip-build`
+write to `_build/benchmarks/` unless `--output` names a file, so that a smoke
+run never replaces the committed results.
+
 Every row is measured in this one process (or its children) on this machine,
 so the ratios compare like with like. Timings are medians over `--repeats`.
 """
@@ -532,8 +536,16 @@ def render(rows: list[Row], notes: list[str], args: argparse.Namespace) -> str:
         header,
         "|---|---|---|---|---|---|",
     ]
+    if args.tiny:
+        lines[4:4] = [
+            "Tiny mode: synthetic data and a few batches, to check that the",
+            "script runs. Its numbers say nothing about the targets, which are",
+            "not judged here.",
+            "",
+        ]
     for row in rows:
-        cells = (row.name, row.value, row.reference, row.ratio, row.target, row.met)
+        met = "n/a" if args.tiny and row.met else row.met
+        cells = (row.name, row.value, row.reference, row.ratio, row.target, met)
         lines.append("| " + " | ".join(cells) + " |")
     if notes:
         lines += ["", "## Notes", "", *notes]
@@ -566,8 +578,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--output",
         type=Path,
-        default=ROOT / "benchmarks" / "RESULTS.md",
-        help="where to write the results table",
+        default=None,
+        help="where to write the results table (default: benchmarks/RESULTS.md "
+        "for a full run, _build/benchmarks/ for --tiny or --skip-build)",
     )
     parser.add_argument(
         "--skip-build", action="store_true", help="leave out the book build rows"
@@ -575,7 +588,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.output is None:
+        args.output = default_output(tiny=args.tiny, skip_build=args.skip_build)
     return args
+
+
+def default_output(tiny: bool, skip_build: bool) -> Path:
+    """Where a run writes its table when `--output` is not given.
+
+    Only a full run may replace the committed `benchmarks/RESULTS.md`: a
+    tiny run's numbers come from synthetic data, and a run without the
+    build would drop the build rows.
+    """
+    if tiny:
+        return ROOT / "_build" / "benchmarks" / "RESULTS-tiny.md"
+    if skip_build:
+        return ROOT / "_build" / "benchmarks" / "RESULTS-skip-build.md"
+    return ROOT / "benchmarks" / "RESULTS.md"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -813,6 +842,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp.write_text(report)
     os.replace(tmp, args.output)  # never leave a half-written results file
     print(report)
+    print(f"written to {args.output}")
     return 0
 
 

@@ -58,6 +58,11 @@ def test_tiny_benchmark_writes_a_well_formed_results_table(tmp_path):
     for expected in EXPECTED_ROWS:
         assert any(name.startswith(expected) for name in names), expected
 
+    # Synthetic data cannot judge a target: tiny mode says so in every row.
+    assert "Tiny mode: synthetic data" in text
+    for row in rows:
+        assert row.split("|")[6].strip() in ("", "n/a"), row
+
     # Every measured row carries a positive number with its unit.
     cells = {row.split("|")[1].strip(): row.split("|")[2].strip() for row in rows}
     epoch = cells["our epoch (train + test eval)"]
@@ -117,3 +122,15 @@ def test_page_execution_seconds_reads_the_build_cache(tmp_path):
     )
     cache.cache_notebook_bundle(bundle, check_validity=False)
     assert run.page_execution_seconds(tmp_path / "book") == {"exercises": 12.5}
+
+
+def test_only_a_full_run_writes_the_committed_results_file():
+    run = _load_run_module()
+    committed = ROOT / "benchmarks" / "RESULTS.md"
+    assert run.parse_args([]).output == committed
+    for flags in (["--tiny"], ["--skip-build"], ["--tiny", "--skip-build"]):
+        output = run.parse_args(flags).output
+        assert output != committed
+        assert output.parent == ROOT / "_build" / "benchmarks", flags
+    chosen = Path("/elsewhere/RESULTS.md")
+    assert run.parse_args(["--tiny", "--output", str(chosen)]).output == chosen
