@@ -13,12 +13,16 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
+    lines = [f"  {name:8} {help}" for name, help in COMMANDS.items()]
+    usage = (
+        "usage: python -m dropout_utils COMMAND [--help]\n\ncommands:\n"
+        + "\n".join(lines)
+    )
+    if argv[:1] in (["-h"], ["--help"]):
+        print(usage)  # asked for: not an error
+        return
     if not argv or argv[0] not in COMMANDS:
-        lines = [f"  {name:8} {help}" for name, help in COMMANDS.items()]
-        raise SystemExit(
-            "usage: python -m dropout_utils COMMAND [--help]\n\ncommands:\n"
-            + "\n".join(lines)
-        )
+        raise SystemExit(usage)
     command, rest = argv[0], argv[1:]
     if command == "data":
         from .data import main as data_main

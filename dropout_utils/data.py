@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import logging
+import numbers
 import os
 import tempfile
 import zlib
@@ -174,6 +175,19 @@ def _download(root: Path) -> None:
             os.replace(raw_dir(scratch) / name, target_dir / name)
 
 
+def _download_reason(error: Exception) -> str:
+    """A failed download in one line: what failed and the last mirror's reason.
+
+    torchvision reports "Error downloading <file>:" and then, for each mirror,
+    "Tried <mirror>, got:" followed by that mirror's error on its own line.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    reasons = [line for line in lines[1:] if not line.startswith("Tried ")]
+    return lines[0] + (" " + reasons[-1] if reasons else "")
+
+
 def prepare_fashion_mnist(
     root: str | os.PathLike | None = None,
     *,
@@ -220,8 +234,7 @@ def prepare_fashion_mnist(
             download_error = error
 
     if download_error is not None:
-        first_line = str(download_error).strip().splitlines()[0]
-        last_remedy = f"  * the download failed: {first_line}"
+        last_remedy = f"  * the download failed: {_download_reason(download_error)}"
     else:
         last_remedy = "  * with internet access: allow the download (download=True)"
     raise FashionMNISTError(
@@ -354,6 +367,22 @@ class TensorBatches:
             )
 
 
+#: The seeds `torch.manual_seed` and `torch.Generator.manual_seed` accept.
+SEED_RANGE = (-(2**63), 2**64 - 1)
+
+
+def check_seed(seed: object) -> None:
+    """Raise a ValueError that says what is wrong unless torch takes `seed`."""
+    low, high = SEED_RANGE
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"seed must be a whole number, got {seed!r}")
+    if not low <= seed <= high:
+        raise ValueError(
+            f"seed must be between -2**63 and 2**64 - 1 (what torch.manual_seed "
+            f"accepts), got {seed}; pick a smaller seed, for example 0"
+        )
+
+
 def fashion_mnist_batches(
     batch_size: int,
     *,
@@ -362,6 +391,7 @@ def fashion_mnist_batches(
     seed: int = 0,
 ) -> tuple[TensorBatches, TensorBatches]:
     """Training batches (shuffled with `seed`) and test batches (in order)."""
+    check_seed(seed)
     data = load_fashion_mnist(root) if data is None else data
     generator = torch.Generator().manual_seed(seed)
     train_iter = TensorBatches(

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from .data import check_seed
+
 logger = logging.getLogger(__name__)
 
 Batches = Iterable[tuple[torch.Tensor, torch.Tensor]]
@@ -59,8 +61,7 @@ class TrainConfig:
             raise ValueError(
                 f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}"
             )
-        if not is_int(self.seed):
-            raise ValueError(f"seed must be a whole number, got {self.seed!r}")
+        check_seed(self.seed)
 
 
 @dataclass

@@ -566,6 +566,12 @@ def test_fashion_mnist_batches_with_given_data(fake_data):
     assert train_order != list(range(30))
 
 
+@pytest.mark.parametrize("seed", [2**64, 0.5, True])
+def test_fashion_mnist_batches_rejects_a_seed_torch_cannot_take(fake_data, seed):
+    with pytest.raises(ValueError, match="seed must be"):
+        fashion_mnist_batches(5, data=fake_data, seed=seed)
+
+
 def test_fashion_mnist_batches_seed_controls_the_order(fake_data):
     a, _ = fashion_mnist_batches(5, data=fake_data, seed=1)
     b, _ = fashion_mnist_batches(5, data=fake_data, seed=1)
@@ -663,6 +669,29 @@ def test_a_failed_download_is_summarised_in_one_line(monkeypatch, tmp_path, empt
     assert "download=True" not in message
 
 
+def test_a_failed_download_keeps_the_last_mirrors_reason(
+    monkeypatch, tmp_path, empty_dir
+):
+    def broken(root):  # the shape of torchvision's message
+        raise RuntimeError(
+            "Error downloading train-images-idx3-ubyte.gz:\n"
+            "Tried https://a/, got:\n<urlopen error timed out>\n"
+            "Tried https://b/, got:\n<urlopen error [Errno -2] Name or service "
+            "not known>\n"
+        )
+
+    monkeypatch.setattr(dropout_utils.data, "_download", broken)
+    with pytest.raises(FashionMNISTError) as info:
+        prepare_fashion_mnist(tmp_path / "r", download=True, system_dir=empty_dir)
+    line = next(
+        line for line in str(info.value).splitlines() if "download failed" in line
+    )
+    assert line.endswith(
+        "Error downloading train-images-idx3-ubyte.gz: <urlopen error [Errno -2] "
+        "Name or service not known>"
+    )
+
+
 def test_the_command_line_reports_missing_data_without_a_traceback(
     monkeypatch, tmp_path, empty_dir
 ):
@@ -680,3 +709,10 @@ def test_the_command_line_lists_its_commands():
 
     with pytest.raises(SystemExit, match="python -m dropout_utils COMMAND"):
         main([])
+
+
+def test_the_command_line_prints_its_usage_when_asked(capsys):
+    from dropout_utils.__main__ import main
+
+    main(["--help"])  # returns: asking for help is not an error
+    assert "python -m dropout_utils COMMAND" in capsys.readouterr().out

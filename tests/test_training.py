@@ -319,12 +319,20 @@ def test_divergence_keeps_the_epochs_that_finished(make_batches):
         {"weight_decay": -1.0},
         {"weight_decay": math.nan},
         {"seed": 1.5},
+        {"seed": 2**64},
+        {"seed": -(2**63) - 1},
     ],
 )
 def test_train_config_rejects_bad_values_with_a_clear_message(bad):
     (name,) = bad
     with pytest.raises(ValueError, match=name):
         TrainConfig(**bad)
+
+
+def test_the_seed_range_is_the_one_torch_accepts():
+    for seed in (-(2**63), 2**64 - 1):
+        TrainConfig(seed=seed)  # accepted, and torch takes it too
+        torch.Generator().manual_seed(seed)
 
 
 def test_training_diverged_error_is_a_floating_point_error():
