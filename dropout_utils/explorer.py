@@ -187,7 +187,10 @@ class DropoutExplorer:
 
     def _on_train(self, _button=None) -> None:
         if self.running:
-            self.status.value = "A run is in progress: press Stop first."
+            with self._lock:
+                current = self.current
+            doing = f"Training {current.label}" if current else "A run is in progress"
+            self.status.value = f"{doing}: press Stop before starting another run."
             return
         # Snapshot the settings now, so moving a slider during the run cannot
         # change the run that is already going.
@@ -398,6 +401,8 @@ class DropoutExplorer:
                 f"{run.p1:.2f}",
                 f"{run.p2:.2f}",
                 f"{len(run.history)}/{run.num_epochs}",
+                f"{run.lr:g}",
+                str(run.seed),
                 fmt(final.train_acc if final else None),
                 fmt(run.clean_train_acc),
                 fmt(final.test_acc if final else None),
@@ -406,7 +411,8 @@ class DropoutExplorer:
             tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
             rows.append(f"<tr>{tds}</tr>")
         header = (
-            "<tr><th>p1</th><th>p2</th><th>epochs</th><th>train acc (dropout on)"
+            "<tr><th>p1</th><th>p2</th><th>epochs</th><th>lr</th><th>seed</th>"
+            "<th>train acc (dropout on)"
             "</th><th>train acc (off)</th><th>test acc</th><th>gap</th></tr>"
         )
         self.table.value = (

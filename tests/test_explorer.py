@@ -65,7 +65,9 @@ def test_a_run_updates_the_curves_and_the_table(explorer):
     assert run.loss_trace[-1][0] == pytest.approx(2.0)
     assert 0.0 <= run.history.final.test_acc <= 1.0
     assert run.clean_train_acc is not None
-    assert "<td>0.10</td><td>0.30</td><td>2/2</td>" in explorer.table.value
+    lr = f"{explorer.lr.value:g}"
+    row = f"<td>0.10</td><td>0.30</td><td>2/2</td><td>{lr}</td><td>3</td>"
+    assert row in explorer.table.value  # runs differing in lr or seed show it
     assert explorer.status.value.startswith("Finished p1=0.10, p2=0.30")
     assert not explorer.train_button.disabled and explorer.stop_button.disabled
 
@@ -120,7 +122,9 @@ def test_moving_a_slider_or_pressing_train_during_a_run_is_harmless(explorer):
     explorer.train_button.click()
     explorer.p1.value = 0.8  # during the run
     explorer.train_button.click()  # a second press is refused
-    assert explorer.status.value == "A run is in progress: press Stop first."
+    assert explorer.status.value == (
+        "Training p1=0.20, p2=0.50: press Stop before starting another run."
+    )
     explorer.stop_button.click()
     explorer.wait(30)
     assert [run.p1 for run in explorer.runs] == [0.2]
@@ -288,3 +292,8 @@ def test_in_a_real_kernel_the_panel_trains_while_the_kernel_answers():
     finally:
         client.stop_channels()
         kernel.shutdown_kernel(now=True)
+
+
+def test_a_seed_torch_cannot_take_is_reported_in_the_panel(explorer):
+    train_once(explorer, epochs=1, seed=2**64)
+    assert explorer.status.value.startswith("The run failed: seed must be between")
